@@ -1,0 +1,40 @@
+// Builds dist/ from src/: every file transpiled one to one (no bundling), so the worker entries
+// and the public barrel share one instance of every module (the same `WorkgroupJob` class on both
+// sides of a work module's `import 'isolate-workgroup'`). Declarations come from `tsc -p tsconfig.build.json`.
+import { build } from 'esbuild';
+import { readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+async function listTs(dir) {
+  const out = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listTs(full)));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(full);
+  }
+  return out;
+}
+
+export async function buildLib({ quiet = false } = {}) {
+  const started = performance.now();
+  // dist/ is overwritten in place, not removed first: several test runs may build at once.
+  await build({
+    entryPoints: await listTs(path.join(root, 'src')),
+    outdir: path.join(root, 'dist'),
+    outbase: path.join(root, 'src'),
+    bundle: false,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  if (!quiet) console.log(`built dist/ in ${(performance.now() - started).toFixed(0)} ms`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  await buildLib();
+}
