@@ -30,7 +30,9 @@ export class UnsendableError extends Error {
 }
 
 /** Thrown by a decode hook when it needs to wait (e.g. to import a class's module): the caller awaits
- *  `until` and decodes the same bytes again from the start. Decoding has no side effects to undo. */
+ *  `until` and decodes the same bytes again from the start (copying them out of a ring first if the ring
+ *  slot must be released meanwhile). The codec itself has no side effects to undo; the hooks must accept
+ *  being asked again for what they already answered. */
 export class DecodeSuspend extends Error {
   readonly until: Promise<unknown>;
 

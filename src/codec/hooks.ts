@@ -8,9 +8,12 @@ export interface EncodeHooks {
    *  string id ("<module url>#<export name>"), or undefined when the class is unknown: encoding then
    *  throws UnsendableError naming the class and the path, with the fix (export it from a work module
    *  listed in `modules`, or add `static module = import.meta.url` to the class). For an Error subclass,
-   *  undefined is not a refusal: the error is sent as its nearest built-in error class, name kept. */
+   *  undefined is not a refusal: the error is sent as its nearest built-in error class, name kept.
+   *  A defined answer must stay valid while the hooks object is in use: the encoder remembers the last
+   *  class it resolved per hooks object and does not ask again for a run of instances of that class. */
   classRef(ctor: Function): number | string | undefined;
-  /** Returns a small integer id for a SharedArrayBuffer (growable or not); the receiver maps it back. */
+  /** Returns an int32 id (negative ids are fine) for a SharedArrayBuffer, growable or not; the receiver
+   *  maps it back. Called once per distinct buffer in a frame. */
   sharedBuffer(buffer: SharedArrayBuffer): number;
   /** Optional: a short description (e.g. "an IsolateWorkgroup") for objects and functions that must never
    *  be sent (the workgroup's own objects, its proxies); undefined for everything else. Called once per
@@ -33,7 +36,8 @@ export interface EncodeHooks {
 
 export interface DecodeHooks {
   /** Maps a class ref back to a constructor. May throw `new DecodeSuspend(promise)` when the class's
-   *  module must be imported first: the caller awaits the promise and decodes the same bytes again. */
+   *  module must be imported first: the caller awaits the promise and decodes the same bytes again (so
+   *  every decode hook may be called again for the same ref, id or handle). */
   classByRef(ref: number | string): Function;
   /** Maps an id back to its SharedArrayBuffer; may also throw DecodeSuspend. */
   sharedBuffer(id: number): SharedArrayBuffer;

@@ -11,10 +11,10 @@
  * Positions the encoder keeps across writes are *relative* to the frame start (`length`), since a spill
  * moves the frame. `bytes()` is valid until the next `begin`/`beginScratch`.
  *
- * Text: strings are written by hand (an ASCII loop, then a UTF-8 loop) straight into the buffer, shared or
- * not. Long non-ASCII strings go through `TextEncoder.encodeInto`, but only into non-shared memory
- * (Chromium rejects shared views there): into the scratch buffer directly, or into a text scratch that is
- * then copied into a shared target.
+ * Text: short strings are written by hand (an ASCII loop, then a UTF-8 loop) straight into the buffer,
+ * shared or not. Longer ones go through `TextEncoder.encodeInto` (faster from ~48 characters on), but only
+ * into non-shared memory (Chromium rejects shared views there): into a non-shared frame directly, or into
+ * a text scratch that is then copied into a shared target. Every path writes the same bytes.
  */
 import { Tag } from './tags.js';
 
@@ -23,6 +23,8 @@ const INITIAL_SCRATCH = 4096;
 const MAX_KEPT_SCRATCH = 1 << 20;
 /** Strings at least this long with non-ASCII text use TextEncoder instead of the JS loop. */
 const TEXT_ENCODER_MIN = 256;
+/** Strings at least this long are tried as ASCII with TextEncoder first (measured crossover ~32–64). */
+const ENCODE_INTO_MIN = 48;
 
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
@@ -227,12 +229,21 @@ export class ByteWriter {
     this.#pos += n;
   }
 
-  /** Writes a complete string value: STR_ASCII, STR_UTF8 or (for strings with lone surrogates) STR_UTF16. */
+  /**
+   * Writes a complete string value: STR_ASCII, STR_UTF8 or (for strings with lone surrogates) STR_UTF16,
+   * always with a minimal length header, so the bytes do not depend on the path taken or on a spill.
+   */
   string(s: string): void {
     const n = s.length;
-    // Optimistic: an ASCII header of minimal width, then the characters while they are ASCII.
+    // Optimistic: an ASCII header of minimal width, then the characters while they are ASCII. (No form
+    // of a string is shorter than its ASCII form, so if that does not fit, the frame must spill.)
     const width = n < 0x80 ? 1 : varintSize(n);
     if (this.#pos + 1 + width + n > this.#limit) this.#makeRoom(1 + width + n);
+    if (n >= ENCODE_INTO_MIN) {
+      if (this.#asciiNative(s, width)) return;
+      this.#nonAscii(s, 0, width);
+      return;
+    }
     const buf = this.#buf;
     const tagAt = this.#pos;
     let p = tagAt + 1 + width;
@@ -251,6 +262,27 @@ export class ByteWriter {
     }
     this.#pos = tagAt;
     this.#nonAscii(s, i, width);
+  }
+
+  /** Longer strings: TextEncoder copies ASCII faster than a JS loop. Into the frame when it is not shared
+   *  memory, else into the text scratch and then copied. Returns false (nothing written) if not ASCII. */
+  #asciiNative(s: string, width: number): boolean {
+    const n = s.length;
+    const tagAt = this.#pos;
+    const dataAt = tagAt + 1 + width;
+    const buf = this.#buf;
+    if (this.#shared) {
+      const text = textScratchFor(n);
+      if (encoder.encodeInto(s, text.subarray(0, n)).read !== n) return false;
+      buf.set(n === text.length ? text : text.subarray(0, n), dataAt);
+    } else if (encoder.encodeInto(s, buf.subarray(dataAt, dataAt + n)).read !== n) {
+      return false;
+    }
+    // All n code units fit in n bytes: each took one byte, so the string is ASCII.
+    buf[tagAt] = Tag.STR_ASCII;
+    this.#pos = dataAt + n;
+    this.patchVarint(tagAt + 1 - this.#start, n, width);
+    return true;
   }
 
   #nonAscii(s: string, asciiPrefix: number, asciiWidth: number): void {
@@ -284,9 +316,16 @@ export class ByteWriter {
       this.#utf16(s);
       return;
     }
+    const length = end - dataAt;
+    const minimal = varintSize(length);
+    if (minimal < width) {
+      // Keep the header minimal: move the text back over the bytes reserved for a longer one.
+      buf.copyWithin(tagAt + 1 + minimal, dataAt, end);
+      end -= width - minimal;
+    }
     buf[tagAt] = Tag.STR_UTF8;
     this.#pos = end;
-    this.patchVarint(tagRel + 1, end - dataAt, width);
+    this.patchVarint(tagRel + 1, length, minimal);
   }
 
   /** Near the end of the target: encodes into the text scratch first, so the frame spills only if the

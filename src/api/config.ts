@@ -1,0 +1,257 @@
+/**
+ * Configuration of a workgroup, its defaults and validation. Bad options throw `TypeError`/`RangeError`
+ * with one template: "expected `option` to be ..., got ...".
+ */
+
+export type StartupPolicy = 'concurrent' | 'sequential';
+
+export interface WorkgroupHealthConfigInit {
+  readonly enabled: boolean;
+  readonly pingTimeoutMs: number;
+  readonly stalenessThresholdMs: number;
+  readonly maxConsecutiveFailures: number;
+  readonly checkBeforeDispatching: boolean;
+}
+
+/** Health probing (SPEC §3 "Health"). Use a preset or give the five fields. */
+export class WorkgroupHealthConfig implements WorkgroupHealthConfigInit {
+  readonly enabled: boolean;
+  readonly pingTimeoutMs: number;
+  readonly stalenessThresholdMs: number;
+  readonly maxConsecutiveFailures: number;
+  readonly checkBeforeDispatching: boolean;
+
+  constructor(init: Partial<WorkgroupHealthConfigInit> = {}) {
+    const d = DEFAULT_HEALTH;
+    this.enabled = bool('health.enabled', init.enabled ?? d.enabled);
+    this.pingTimeoutMs = nonNegative('health.pingTimeoutMs', init.pingTimeoutMs ?? d.pingTimeoutMs);
+    this.stalenessThresholdMs = nonNegative('health.stalenessThresholdMs', init.stalenessThresholdMs ?? d.stalenessThresholdMs);
+    this.maxConsecutiveFailures = nonNegativeInt('health.maxConsecutiveFailures', init.maxConsecutiveFailures ?? d.maxConsecutiveFailures);
+    this.checkBeforeDispatching = bool('health.checkBeforeDispatching', init.checkBeforeDispatching ?? d.checkBeforeDispatching);
+    Object.freeze(this);
+  }
+
+  /** enabled, 2000 ms ping timeout, 30 s staleness, 2 failures, no check before dispatching. */
+  static defaults(): WorkgroupHealthConfig {
+    return new WorkgroupHealthConfig(DEFAULT_HEALTH);
+  }
+
+  /** Probing off. */
+  static disabled(): WorkgroupHealthConfig {
+    return new WorkgroupHealthConfig({ enabled: false, pingTimeoutMs: 0, stalenessThresholdMs: 0, maxConsecutiveFailures: 0, checkBeforeDispatching: false });
+  }
+
+  /** 500 ms ping timeout, 10 s staleness, 1 failure, check before dispatching. */
+  static aggressive(): WorkgroupHealthConfig {
+    return new WorkgroupHealthConfig({ enabled: true, pingTimeoutMs: 500, stalenessThresholdMs: 10_000, maxConsecutiveFailures: 1, checkBeforeDispatching: true });
+  }
+
+  /** 5 s ping timeout, 2 min staleness, 3 failures. */
+  static relaxed(): WorkgroupHealthConfig {
+    return new WorkgroupHealthConfig({ enabled: true, pingTimeoutMs: 5000, stalenessThresholdMs: 120_000, maxConsecutiveFailures: 3, checkBeforeDispatching: false });
+  }
+
+  toString(): string {
+    return (
+      `WorkgroupHealthConfig(\n  enabled: ${this.enabled},\n  pingTimeoutMs: ${this.pingTimeoutMs},\n` +
+      `  stalenessThresholdMs: ${this.stalenessThresholdMs},\n  maxConsecutiveFailures: ${this.maxConsecutiveFailures},\n` +
+      `  checkBeforeDispatching: ${this.checkBeforeDispatching}\n)`
+    );
+  }
+}
+
+const DEFAULT_HEALTH: WorkgroupHealthConfigInit = {
+  enabled: true,
+  pingTimeoutMs: 2000,
+  stalenessThresholdMs: 30_000,
+  maxConsecutiveFailures: 2,
+  checkBeforeDispatching: false,
+};
+
+export interface WorkgroupLogger {
+  debug?(message: string, ...rest: unknown[]): void;
+  info?(message: string, ...rest: unknown[]): void;
+  warn?(message: string, ...rest: unknown[]): void;
+  error?(message: string, ...rest: unknown[]): void;
+}
+
+/** Options of `new IsolateWorkgroup(n, config)`; every field is optional. */
+export interface WorkgroupConfig {
+  /** Work modules every worker imports at start (URLs or URL strings). */
+  readonly modules?: ReadonlyArray<URL | string>;
+  readonly health?: WorkgroupHealthConfig | Partial<WorkgroupHealthConfigInit>;
+  /** Start workers all at once (default) or one after another. */
+  readonly startupPolicy?: StartupPolicy;
+  /** Thread name of worker `index` (default `workgroup_worker_<index>`). */
+  readonly labelBuilder?: (index: number) => string;
+  /** Bound on jobs waiting to start; over it `dispatch` rejects with WorkgroupQueueFullException. Default: unbounded. */
+  readonly maxQueue?: number;
+  /** Jobs from the shared queue one worker runs at once (async jobs overlap). Default 1, at most 16. */
+  readonly concurrency?: number;
+  /** Slots of the shared job queue (power of two). Default 4096. More jobs wait in a main-thread list. */
+  readonly queueCapacity?: number;
+  /** Bytes of each worker's main→worker ring (power of two). Default 64 KiB. */
+  readonly directRingBytes?: number;
+  /** Bytes of each worker's worker→main ring (power of two). Default 256 KiB. */
+  readonly resultRingBytes?: number;
+  /** Initial and maximum bytes of the shared arena (zero-copy typed arrays). Defaults 4 MiB / 1 GiB. */
+  readonly arenaInitialBytes?: number;
+  readonly arenaMaxBytes?: number;
+  /** Iterations an idle worker polls before it parks (adaptive around this value). Default 2000; 0 parks at once. */
+  readonly spinIterations?: number;
+  /** Longest a parked worker sleeps before it re-checks on its own (safety net). Default 1000 ms. */
+  readonly parkTimeoutMs?: number;
+  /** Replace a worker that crashed, with a new index. Default true. */
+  readonly respawn?: boolean;
+  /** Grace a cancelled or timed-out running job has to return before its worker is terminated and replaced. Default 1000 ms. */
+  readonly cancelGraceMs?: number;
+  /** Where the workgroup logs (it prints nothing by default). */
+  readonly logger?: WorkgroupLogger;
+  /** Node only: options for `new Worker` (resourceLimits, execArgv, env, ...). */
+  readonly workerOptions?: Readonly<Record<string, unknown>>;
+  /** Slots for concurrently live workers (1..256). Default 256. */
+  readonly maxWorkers?: number;
+  /**
+   * Capture the caller's stack at every dispatch/invoke, so a failed job's error holds the main-side stack
+   * too. Default true. Capturing costs about 1–4 µs per call on V8: turn it off for the last bit of
+   * throughput with tiny jobs (errors then carry the worker-side stack only).
+   */
+  readonly captureMainStack?: boolean;
+  /**
+   * Microseconds the main thread polls for answers before it waits with `Atomics.waitAsync` (blocking its
+   * event loop at most that long each time). Default 50; 0 never polls (lowest CPU, +10–50 µs per round trip).
+   */
+  readonly mainSpinMicros?: number;
+}
+
+export interface ResolvedConfig {
+  readonly modules: readonly string[];
+  readonly health: WorkgroupHealthConfig;
+  readonly startupPolicy: StartupPolicy;
+  readonly labelBuilder: (index: number) => string;
+  readonly maxQueue: number;
+  readonly concurrency: number;
+  readonly queueCapacity: number;
+  readonly directRingBytes: number;
+  readonly resultRingBytes: number;
+  readonly arenaInitialBytes: number;
+  readonly arenaMaxBytes: number;
+  readonly spinIterations: number;
+  readonly parkTimeoutMs: number;
+  readonly respawn: boolean;
+  readonly cancelGraceMs: number;
+  readonly logger: WorkgroupLogger;
+  readonly workerOptions: Readonly<Record<string, unknown>> | undefined;
+  readonly maxWorkers: number;
+  readonly captureMainStack: boolean;
+  readonly mainSpinMicros: number;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'function') return 'a function';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
+  return String(v);
+}
+
+function bool(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new TypeError(`expected \`${name}\` to be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+function nonNegative(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v >= 0) || v === Infinity) {
+    throw new RangeError(`expected \`${name}\` to be a finite number >= 0, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function nonNegativeInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new RangeError(`expected \`${name}\` to be an integer >= 0, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function intIn(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`expected \`${name}\` to be an integer in ${min}..${max}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function powerOfTwo(name: string, v: unknown, min: number, max: number): number {
+  const n = intIn(name, v, min, max);
+  if ((n & (n - 1)) !== 0) throw new RangeError(`expected \`${name}\` to be a power of two in ${min}..${max}, got ${n}`);
+  return n;
+}
+
+const KNOWN = new Set([
+  'modules', 'health', 'startupPolicy', 'labelBuilder', 'maxQueue', 'concurrency', 'queueCapacity', 'directRingBytes',
+  'resultRingBytes', 'arenaInitialBytes', 'arenaMaxBytes', 'spinIterations', 'parkTimeoutMs', 'respawn', 'cancelGraceMs',
+  'logger', 'workerOptions', 'maxWorkers', 'captureMainStack', 'mainSpinMicros',
+]);
+
+export function validateWorkerCount(n: unknown): number {
+  return intIn('workerCount', n, 0, 256);
+}
+
+export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: number): ResolvedConfig {
+  if (config === undefined) config = {};
+  if (config === null || typeof config !== 'object') throw new TypeError(`expected \`config\` to be an object, got ${describe(config)}`);
+  for (const key of Object.keys(config)) {
+    if (!KNOWN.has(key)) throw new TypeError(`unknown option \`${key}\`: expected one of ${[...KNOWN].join(', ')}`);
+  }
+  const modules = (config.modules ?? []).map((m, i) => {
+    if (m instanceof URL) return m.href;
+    if (typeof m === 'string') {
+      try {
+        return new URL(m).href;
+      } catch {
+        throw new TypeError(`expected \`modules[${i}]\` to be an absolute URL (e.g. new URL('./work.js', import.meta.url)), got ${describe(m)}`);
+      }
+    }
+    throw new TypeError(`expected \`modules[${i}]\` to be a URL or URL string, got ${describe(m)}`);
+  });
+  if (!Array.isArray(config.modules ?? [])) throw new TypeError(`expected \`modules\` to be an array, got ${describe(config.modules)}`);
+  const h = config.health;
+  const health = h === undefined ? WorkgroupHealthConfig.defaults() : h instanceof WorkgroupHealthConfig ? h : new WorkgroupHealthConfig(h);
+  const startupPolicy = config.startupPolicy ?? 'concurrent';
+  if (startupPolicy !== 'concurrent' && startupPolicy !== 'sequential') {
+    throw new TypeError(`expected \`startupPolicy\` to be 'concurrent' or 'sequential', got ${describe(startupPolicy)}`);
+  }
+  const labelBuilder = config.labelBuilder ?? ((i: number) => `workgroup_worker_${i}`);
+  if (typeof labelBuilder !== 'function') throw new TypeError(`expected \`labelBuilder\` to be a function, got ${describe(labelBuilder)}`);
+  const maxQueue = config.maxQueue === undefined ? Infinity : config.maxQueue === Infinity ? Infinity : nonNegativeInt('maxQueue', config.maxQueue);
+  const arenaMaxBytes = intIn('arenaMaxBytes', config.arenaMaxBytes ?? 1024 * 1024 * 1024, 1 << 20, 2 ** 32);
+  const arenaInitialBytes = intIn('arenaInitialBytes', config.arenaInitialBytes ?? Math.min(4 << 20, arenaMaxBytes), 1 << 16, arenaMaxBytes);
+  const logger = config.logger ?? {};
+  if (typeof logger !== 'object' || logger === null) throw new TypeError(`expected \`logger\` to be an object with debug/info/warn/error methods, got ${describe(logger)}`);
+  const workerOptions = config.workerOptions;
+  if (workerOptions !== undefined && (typeof workerOptions !== 'object' || workerOptions === null)) {
+    throw new TypeError(`expected \`workerOptions\` to be an object, got ${describe(workerOptions)}`);
+  }
+  return {
+    modules,
+    health,
+    startupPolicy,
+    labelBuilder,
+    maxQueue,
+    concurrency: intIn('concurrency', config.concurrency ?? 1, 1, 16),
+    queueCapacity: powerOfTwo('queueCapacity', config.queueCapacity ?? 4096, 2, 1 << 20),
+    directRingBytes: powerOfTwo('directRingBytes', config.directRingBytes ?? 64 * 1024, 1024, 1 << 30),
+    resultRingBytes: powerOfTwo('resultRingBytes', config.resultRingBytes ?? 256 * 1024, 1024, 1 << 30),
+    arenaInitialBytes,
+    arenaMaxBytes,
+    spinIterations: intIn('spinIterations', config.spinIterations ?? defaultSpin, 0, 10_000_000),
+    parkTimeoutMs: intIn('parkTimeoutMs', config.parkTimeoutMs ?? 1000, 1, 3_600_000),
+    respawn: bool('respawn', config.respawn ?? true),
+    cancelGraceMs: nonNegative('cancelGraceMs', config.cancelGraceMs ?? 1000),
+    logger,
+    workerOptions,
+    maxWorkers: intIn('maxWorkers', config.maxWorkers ?? 256, 1, 256),
+    captureMainStack: bool('captureMainStack', config.captureMainStack ?? true),
+    mainSpinMicros: intIn('mainSpinMicros', config.mainSpinMicros ?? 50, 0, 1_000_000),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The base classes users extend: `WorkgroupJob`, `WorkgroupMember`, `WorkerCommand`.
+ *
+ * They carry no own fields, so an instance's own fields are exactly the user's data (that is what travels
+ * to the worker). What a job or member can reach inside a worker — `report`, `signal`, `isolateIndex`,
+ * `allocate`, `notifyHost` — comes from a runtime the worker binds to the instance in a WeakMap.
+ * Reserved names (do not use them as fields): `execute`, `report`, `signal`, `isolateIndex`, `allocate`,
+ * `setup`, `handle`, `dispose`, `notifyHost`, `executeSync`, `executeAsync`, `synchronous`.
+ */
+
+export type TypedArrayConstructor =
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Uint8ClampedArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | BigInt64ArrayConstructor
+  | BigUint64ArrayConstructor;
+
+/** The typed array a constructor makes, viewing shared memory (what `allocate(ctor, n)` returns). */
+export type SharedTypedArray<C extends TypedArrayConstructor> = C extends Int8ArrayConstructor
+  ? Int8Array<SharedArrayBuffer>
+  : C extends Uint8ClampedArrayConstructor
+    ? Uint8ClampedArray<SharedArrayBuffer>
+    : C extends Uint8ArrayConstructor
+      ? Uint8Array<SharedArrayBuffer>
+      : C extends Int16ArrayConstructor
+        ? Int16Array<SharedArrayBuffer>
+        : C extends Uint16ArrayConstructor
+          ? Uint16Array<SharedArrayBuffer>
+          : C extends Int32ArrayConstructor
+            ? Int32Array<SharedArrayBuffer>
+            : C extends Uint32ArrayConstructor
+              ? Uint32Array<SharedArrayBuffer>
+              : C extends Float32ArrayConstructor
+                ? Float32Array<SharedArrayBuffer>
+                : C extends Float64ArrayConstructor
+                  ? Float64Array<SharedArrayBuffer>
+                  : C extends BigInt64ArrayConstructor
+                    ? BigInt64Array<SharedArrayBuffer>
+                    : C extends BigUint64ArrayConstructor
+                      ? BigUint64Array<SharedArrayBuffer>
+                      : never;
+
+/** What the worker gives a running job or member. */
+export interface WorkerRuntime {
+  readonly isolateIndex: number;
+  readonly signal: AbortSignal;
+  report(value: unknown): void;
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C>;
+  notifyHost(command: unknown): Promise<unknown>;
+}
+
+const runtimes = new WeakMap<object, WorkerRuntime>();
+
+/** Internal: the worker binds its runtime to a job or member before running it. */
+export function bindRuntime(target: object, runtime: WorkerRuntime): void {
+  runtimes.set(target, runtime);
+}
+
+export function unbindRuntime(target: object): void {
+  runtimes.delete(target);
+}
+
+const neverAborted = new AbortController().signal;
+
+function outsideWorker(what: string): Error {
+  return new Error(`${what} is only available while the job or member runs inside a workgroup worker`);
+}
+
+/**
+ * A one-off job. Subclass it, give it data fields and override `execute()`; export the class from a work
+ * module (see `modules` and `static module`). `dispatch(job)` resolves with what `execute()` returns.
+ */
+export abstract class WorkgroupJob<R = unknown> {
+  /** Runs inside a worker. May return a value or a promise. */
+  abstract execute(): R | Promise<R>;
+
+  /** Sends a progress value to `dispatch(job, { onProgress })`; delivered in order, before the result. */
+  report(value: unknown): void {
+    runtimes.get(this)?.report(value);
+  }
+
+  /** Aborted when the caller's signal aborts or its timeout passes; read from shared memory. */
+  get signal(): AbortSignal {
+    return runtimes.get(this)?.signal ?? neverAborted;
+  }
+
+  /** Index of the worker running this job (−1 outside a worker). */
+  get isolateIndex(): number {
+    return runtimes.get(this)?.isolateIndex ?? -1;
+  }
+
+  /** Allocates a typed array on the workgroup's shared memory (zero copy when returned as the result). */
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
+    const rt = runtimes.get(this);
+    if (!rt) throw outsideWorker('allocate()');
+    return rt.allocate(ctor, length);
+  }
+}
+
+declare const commandResult: unique symbol;
+
+/**
+ * A command for a member. Declare its result type to type `invoke`: `class Get extends WorkerCommand<string> {}`.
+ */
+export abstract class WorkerCommand<R = unknown> {
+  /** Type-level only: the result type of `invoke(command)`. Never set at run time. */
+  declare readonly [commandResult]?: R;
+}
+
+/** The result type a command declares. */
+export type CommandResult<C> = C extends WorkerCommand<infer R> ? R : unknown;
+
+/** The result type of a job: what its `execute()` resolves to. */
+export type JobResult<J> = J extends { execute(): infer R } ? Awaited<R> : unknown;
+
+/**
+ * A stateful member living in one worker. `setup()` runs there once, `handle(command)` for every
+ * `invoke`, `dispose()` on `destroyInstance`. `notifyHost(command)` calls the host's `onNotify`.
+ */
+export abstract class WorkgroupMember {
+  /** Runs inside the worker when the member is added. Default: nothing. */
+  setup(): void | Promise<void> {}
+
+  /** Runs inside the worker for each `invoke(command)`; its value resolves the invoke. */
+  abstract handle(command: WorkerCommand | unknown): unknown;
+
+  /** Runs inside the worker on `destroyInstance`. Default: nothing. */
+  dispose(): void | Promise<void> {}
+
+  /** Calls the host's `onNotify(command)` and resolves with its answer (rejects when there is none). */
+  notifyHost<R = unknown>(command: unknown): Promise<R> {
+    const rt = runtimes.get(this);
+    if (!rt) return Promise.reject(outsideWorker('notifyHost()'));
+    return rt.notifyHost(command) as Promise<R>;
+  }
+
+  /** Index of the worker this member lives on (−1 outside a worker). */
+  get isolateIndex(): number {
+    return runtimes.get(this)?.isolateIndex ?? -1;
+  }
+
+  /** Allocates a typed array on the workgroup's shared memory. */
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
+    const rt = runtimes.get(this);
+    if (!rt) throw outsideWorker('allocate()');
+    return rt.allocate(ctor, length);
+  }
+}

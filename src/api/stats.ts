@@ -1,0 +1,78 @@
+/**
+ * `stats()`: per-worker counters and latency histograms read straight from shared memory.
+ * Percentiles come from log2 buckets, so they are upper bounds within a factor of two.
+ */
+import { CB_BUSY_HI, CB_BUSY_LO, CB_JOBS_DONE, CB_JOBS_FAILED, CB_RUN_HIST, CB_WAIT_HIST, HIST_BUCKETS, controlBase } from '../ring/layout.js';
+import type { WorkgroupCore } from '../scheduler/core.js';
+
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50Micros: number;
+  readonly p90Micros: number;
+  readonly p99Micros: number;
+}
+
+export interface WorkerStats {
+  readonly isolateIndex: number;
+  readonly label: string;
+  readonly state: string;
+  readonly jobsDone: number;
+  readonly jobsFailed: number;
+  readonly busyMillis: number;
+  /** Pinned jobs and member calls sent to this worker and not answered yet. */
+  readonly laneDepth: number;
+  readonly members: number;
+  readonly waitLatency: LatencySummary;
+  readonly runLatency: LatencySummary;
+}
+
+export interface WorkgroupStats {
+  /** Jobs waiting in the shared queue and its main-thread backlog. */
+  readonly queued: number;
+  readonly pending: number;
+  readonly workers: readonly WorkerStats[];
+}
+
+function summarize(i32: Int32Array, base: number): LatencySummary {
+  let count = 0;
+  const buckets: number[] = [];
+  for (let b = 0; b < HIST_BUCKETS; b++) {
+    const n = Atomics.load(i32, base + b);
+    buckets.push(n);
+    count += n;
+  }
+  const at = (q: number): number => {
+    if (count === 0) return 0;
+    let seen = 0;
+    for (let b = 0; b < HIST_BUCKETS; b++) {
+      seen += buckets[b]!;
+      if (seen >= q * count) return b === 0 ? 1 : 2 ** b;
+    }
+    return 2 ** HIST_BUCKETS;
+  };
+  return { count, p50Micros: at(0.5), p90Micros: at(0.9), p99Micros: at(0.99) };
+}
+
+export function readStats(core: WorkgroupCore): WorkgroupStats {
+  const workers: WorkerStats[] = [];
+  if (!core.launched) return { queued: 0, pending: core.pendingCount, workers };
+  const i32 = new Int32Array(core.pool);
+  for (const ws of core.workers()) {
+    if (!ws.live) continue;
+    const cb = controlBase(ws.slot);
+    const busyMicros = Atomics.load(i32, cb + CB_BUSY_HI) * 2 ** 30 + Atomics.load(i32, cb + CB_BUSY_LO);
+    workers.push({
+      isolateIndex: ws.index,
+      label: ws.label,
+      state: ws.state,
+      jobsDone: Atomics.load(i32, cb + CB_JOBS_DONE),
+      jobsFailed: Atomics.load(i32, cb + CB_JOBS_FAILED),
+      busyMillis: busyMicros / 1000,
+      laneDepth: ws.laneWork.size,
+      members: ws.members.size,
+      waitLatency: summarize(i32, cb + CB_WAIT_HIST),
+      runLatency: summarize(i32, cb + CB_RUN_HIST),
+    });
+  }
+  return { queued: core.queuedCount, pending: core.pendingCount, workers };
+}

@@ -1,0 +1,31 @@
+/**
+ * isolate-workgroup — Node.js entry. Every public export is listed by name.
+ */
+export { IsolateWorkgroup } from './api/node-workgroup.js';
+export { MemberProxy } from './api/workgroup.js';
+export type { AddInstanceOptions, InvokeOptions, ShutdownOptions, WorkgroupDispatchOptions, WorkgroupState } from './api/workgroup.js';
+export { WorkgroupJob, WorkgroupMember, WorkerCommand } from './api/job.js';
+export { CallbackWorkgroup } from './api/node-callback.js';
+export { CallbackWorkgroupJob } from './api/callback.js';
+export type { CallbackRunOptions } from './api/callback.js';
+export type { CommandResult, JobResult, SharedTypedArray, TypedArrayConstructor } from './api/job.js';
+export { WorkgroupHealthConfig } from './api/config.js';
+export type { StartupPolicy, WorkgroupConfig, WorkgroupHealthConfigInit, WorkgroupLogger } from './api/config.js';
+export type { WorkgroupHealthInfo } from './api/health.js';
+export type { LatencySummary, WorkerStats, WorkgroupStats } from './api/stats.js';
+export { IsolateErrorType } from './api/error-types.js';
+export type { IsolateErrorHandler, IsolateErrorInfo } from './scheduler/error-router.js';
+export {
+  InvalidWorkgroupResponseException,
+  WorkgroupException,
+  WorkgroupInactiveException,
+  WorkgroupIsolateError,
+  WorkgroupJobAbortedException,
+  WorkgroupMemberDeadException,
+  WorkgroupMemberNotFoundException,
+  WorkgroupNotReadyException,
+  WorkgroupQueueFullException,
+  WorkgroupSetupException,
+  WorkgroupTimeoutException,
+} from './api/errors.js';
+export type { WorkgroupErrorCode } from './api/errors.js';

@@ -1,0 +1,55 @@
+/**
+ * Wait strategies (design-notes §4, R.6): bounded adaptive spinning, then parking.
+ *
+ * - Workers park with `Atomics.wait` (blocking, cheapest) when nothing asynchronous is pending in them,
+ *   and with `Atomics.waitAsync` (back to their event loop) when it is.
+ * - The main thread never blocks: it waits with `Atomics.waitAsync`, or — where that is missing — on a
+ *   message "doorbell" that workers ring only when main said it is parked.
+ * - Every park has a timeout: a safety net against a lost wake-up and the supervision tick.
+ */
+
+type PauseFn = () => void;
+const atomicsPause: PauseFn | undefined = (Atomics as unknown as { pause?: PauseFn }).pause;
+
+/** A spin-loop hint: `Atomics.pause()` where the engine has it (Chromium 133+, Node 24+), else nothing. */
+export const spinPause: PauseFn = typeof atomicsPause === 'function' ? () => atomicsPause.call(Atomics) : () => {};
+
+export const hasWaitAsync = typeof (Atomics as { waitAsync?: unknown }).waitAsync === 'function';
+
+/**
+ * Adaptive spin budget, in polling iterations (Disruptor's phased back-off): it grows when a spin found
+ * work (a wait would have been wasted) and shrinks when spinning ended in a park anyway.
+ */
+export class SpinBudget {
+  #current: number;
+  readonly min: number;
+  readonly max: number;
+
+  constructor(initial: number, min: number, max: number) {
+    this.min = Math.max(0, Math.min(min, max));
+    this.max = Math.max(this.min, max);
+    this.#current = Math.max(this.min, Math.min(initial, this.max));
+  }
+
+  get current(): number {
+    return this.#current;
+  }
+
+  /** Spinning found work after `used` iterations. */
+  hit(used: number): void {
+    if (used * 2 > this.#current) this.#current = Math.min(this.max, this.#current * 2);
+  }
+
+  /** Spinning ran out and the thread parked. */
+  miss(): void {
+    this.#current = Math.max(this.min, this.#current >> 1);
+  }
+}
+
+/** Result of `waitAsync` normalised to a promise (it may settle synchronously with 'not-equal'). */
+export function waitAsyncPromise(i32: Int32Array, index: number, value: number, timeoutMs: number): Promise<string> {
+  const r = (Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string };
+  }).waitAsync(i32, index, value, timeoutMs);
+  return r.async ? (r.value as Promise<string>) : Promise.resolve(r.value as string);
+}

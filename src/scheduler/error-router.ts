@@ -1,0 +1,64 @@
+/**
+ * Error handlers by type (SPEC §3 "Error handlers"). Errors are classified by where they came from, never
+ * by their message. A specific handler wins over `all`; a handler that throws is logged, never rethrown.
+ */
+import type { WorkgroupLogger } from '../api/config.js';
+
+export type IsolateErrorType = 'all' | 'initialization' | 'job' | 'instance' | 'communication' | 'unknown';
+
+export const ISOLATE_ERROR_TYPES: readonly IsolateErrorType[] = ['all', 'initialization', 'job', 'instance', 'communication', 'unknown'];
+
+/** What the handler learns besides the error. */
+export interface IsolateErrorInfo {
+  readonly type: IsolateErrorType;
+  /** Index of the worker involved (−1 when none). */
+  readonly isolateIndex: number;
+  readonly jobId?: number;
+  readonly memberId?: number;
+}
+
+export type IsolateErrorHandler = (error: unknown, info: IsolateErrorInfo) => void;
+
+export class ErrorRouter {
+  readonly #handlers = new Map<IsolateErrorType, IsolateErrorHandler>();
+  readonly #logger: WorkgroupLogger;
+
+  constructor(logger: WorkgroupLogger) {
+    this.#logger = logger;
+  }
+
+  set(type: IsolateErrorType, handler: IsolateErrorHandler): void {
+    if (!ISOLATE_ERROR_TYPES.includes(type)) {
+      throw new TypeError(`expected \`type\` to be one of ${ISOLATE_ERROR_TYPES.join(', ')} (IsolateErrorType), got ${String(type)}`);
+    }
+    if (typeof handler !== 'function') throw new TypeError(`expected \`handler\` to be a function, got ${typeof handler}`);
+    this.#handlers.set(type, handler);
+  }
+
+  remove(type: IsolateErrorType): void {
+    this.#handlers.delete(type);
+  }
+
+  clear(): void {
+    this.#handlers.clear();
+  }
+
+  /** True when a handler (specific or `all`) would receive errors of this type. */
+  has(type: IsolateErrorType): boolean {
+    return this.#handlers.has(type) || this.#handlers.has('all');
+  }
+
+  /** Calls the specific handler, or else `all`; exactly one handler per error. */
+  fire(type: Exclude<IsolateErrorType, 'all'>, error: unknown, info: Omit<IsolateErrorInfo, 'type'>): void {
+    const handler = this.#handlers.get(type) ?? this.#handlers.get('all');
+    if (!handler) {
+      if (type === 'unknown' || type === 'communication') this.#logger.warn?.(`isolate-workgroup: ${type} error`, error);
+      return;
+    }
+    try {
+      handler(error, { type, ...info });
+    } catch (e) {
+      this.#logger.error?.(`isolate-workgroup: the ${type} error handler threw`, e);
+    }
+  }
+}

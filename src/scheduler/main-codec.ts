@@ -1,0 +1,135 @@
+/**
+ * The main thread's side of the codec: which classes it can send (class registry + shared class table),
+ * which SharedArrayBuffers the workers know (introduced once over the control channel, then referenced by
+ * id), and which objects are never sendable (the workgroup's own).
+ */
+import { ByteReader } from '../codec/reader.js';
+import { ByteWriter } from '../codec/writer.js';
+import { decodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
+import { DecodeSuspend } from '../codec/errors.js';
+import { ClassTableWriter } from '../ring/class-table.js';
+import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
+
+export const ARENA_BUFFER_ID = 0;
+
+/** Objects that must never be sent (registered by the api layer: workgroups, proxies). */
+const forbidden = new WeakMap<object, string>();
+
+export function markUnsendable(obj: object, description: string): void {
+  forbidden.set(obj, description);
+}
+
+export class MainCodec {
+  readonly registry = new ClassRegistry();
+  readonly writer = new ByteWriter();
+  readonly reader = new ByteReader();
+  readonly #table: ClassTableWriter;
+  readonly #classNumbers = new Map<Function, number | string>();
+  readonly #bufferIds = new Map<SharedArrayBuffer, number>();
+  readonly #buffers = new Map<number, SharedArrayBuffer>();
+  /** Buffers created inside workers, by `${slot}:${id}`. */
+  readonly #workerBuffers = new Map<string, SharedArrayBuffer>();
+  readonly #bufferWaiters = new Map<string, Array<() => void>>();
+  #nextBufferId = 1;
+  /** Set by the core: introduces a new SharedArrayBuffer to every live worker (before any frame names it). */
+  introduce: (id: number, buffer: SharedArrayBuffer) => void = () => {};
+  /** The slot whose frame is being decoded (for worker-created buffer ids). */
+  decodingSlot = -1;
+  readonly encodeHooks: EncodeHooks;
+  readonly decodeHooks: DecodeHooks;
+
+  constructor(pool: SharedArrayBuffer, arena: SharedArrayBuffer) {
+    this.#table = new ClassTableWriter(pool);
+    this.#bufferIds.set(arena, ARENA_BUFFER_ID);
+    this.#buffers.set(ARENA_BUFFER_ID, arena);
+    this.encodeHooks = {
+      classRef: (ctor) => this.#classRef(ctor),
+      sharedBuffer: (buffer) => this.#bufferId(buffer),
+      isForbidden: (value) => forbidden.get(value),
+    };
+    this.decodeHooks = {
+      classByRef: (ref) => this.#classByRef(ref),
+      sharedBuffer: (id) => this.#bufferById(id),
+    };
+  }
+
+  /** Every buffer introduced so far (for workers that start later). */
+  knownBuffers(): Array<[number, SharedArrayBuffer]> {
+    return [...this.#buffers].filter(([id]) => id !== ARENA_BUFFER_ID);
+  }
+
+  #classRef(ctor: Function): number | string | undefined {
+    const known = this.#classNumbers.get(ctor);
+    if (known !== undefined) return known;
+    const id = this.registry.idOf(ctor);
+    if (id === undefined) return undefined;
+    const ref = this.#table.intern(id) ?? id;
+    this.#classNumbers.set(ctor, ref);
+    return ref;
+  }
+
+  #bufferId(buffer: SharedArrayBuffer): number {
+    const known = this.#bufferIds.get(buffer);
+    if (known !== undefined) return known;
+    const id = this.#nextBufferId++;
+    this.#bufferIds.set(buffer, id);
+    this.#buffers.set(id, buffer);
+    this.introduce(id, buffer);
+    return id;
+  }
+
+  #classByRef(ref: number | string): Function {
+    const id = typeof ref === 'string' ? ref : undefined;
+    if (id === undefined) throw new Error(`worker sent class number ${ref}, which only main assigns`);
+    const ctor = this.registry.ctorOf(id);
+    if (ctor) return ctor;
+    const { url, name } = splitClassId(id);
+    if (!this.registry.isLoaded(url)) throw new DecodeSuspend(this.registry.load(url));
+    throw new Error(`module ${url} does not export a class named ${name}`);
+  }
+
+  #bufferById(id: number): SharedArrayBuffer {
+    if (id >= 0) {
+      const b = this.#buffers.get(id);
+      if (!b) throw new Error(`unknown shared buffer #${id}`);
+      return b;
+    }
+    const key = `${this.decodingSlot}:${id}`;
+    const b = this.#workerBuffers.get(key);
+    if (b) return b;
+    throw new DecodeSuspend(
+      new Promise<void>((resolve) => {
+        const list = this.#bufferWaiters.get(key) ?? [];
+        list.push(resolve);
+        this.#bufferWaiters.set(key, list);
+      }),
+    );
+  }
+
+  /** A worker introduced a SharedArrayBuffer it created. */
+  addWorkerBuffer(slot: number, id: number, buffer: SharedArrayBuffer): void {
+    const key = `${slot}:${id}`;
+    this.#workerBuffers.set(key, buffer);
+    for (const wake of this.#bufferWaiters.get(key) ?? []) wake();
+    this.#bufferWaiters.delete(key);
+  }
+
+  /** Decodes one value. May throw DecodeSuspend. */
+  decode(u8: Uint8Array, start: number, end: number, slot: number): unknown {
+    this.decodingSlot = slot;
+    this.reader.reset(u8, start, end);
+    return decodeValue(this.reader, this.decodeHooks);
+  }
+
+  /** Decodes a private copy, awaiting module imports or buffer introductions. */
+  async decodeAsync(bytes: Uint8Array, slot: number): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.decode(bytes, 0, bytes.length, slot);
+      } catch (e) {
+        if (!(e instanceof DecodeSuspend) || attempt > 64) throw e;
+        await e.until;
+      }
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Bookkeeping of work in flight on the main thread: every dispatch and invoke has one `Pending` entry
+ * until its promise settles, and every entry has a reject path (shutdown, kill, crash, abort, timeout).
+ */
+import type { ArenaHandle } from '../memory/arena.js';
+import type { WorkerSlot } from './worker-slot.js';
+
+export type PendingKind = 'job' | 'invoke';
+
+export interface Pending {
+  readonly id: number;
+  readonly kind: PendingKind;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** Call-site stack captured at dispatch/invoke (undefined when `captureMainStack` is off). */
+  readonly site: { stack?: string } | undefined;
+  readonly onProgress: ((value: unknown) => void) | undefined;
+  readonly memberId: number;
+  /** The worker it was sent to through the lane (pinned job or invoke); undefined for shared-queue jobs. */
+  worker: WorkerSlot | undefined;
+  /** Position in the shared queue while it may still be queued there; −1 otherwise. */
+  queuePos: number;
+  /** Encoded job waiting in the main-thread backlog (the shared queue was full). */
+  bytes: Uint8Array | undefined;
+  /** Arena block holding the encoded job (too big for a queue cell). */
+  arena: ArenaHandle | undefined;
+  /** Removes abort listener and timeout timer. */
+  cleanup: (() => void) | undefined;
+  /** Set once cancelled while running: its late result is dropped. */
+  cancelled: boolean;
+}

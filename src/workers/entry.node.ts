@@ -1,0 +1,50 @@
+/**
+ * Worker entry for Node.js (`worker_threads`). Spawned by the workgroup with
+ * `new Worker(new URL('./workers/entry.node.js', import.meta.url), { workerData })`.
+ * Control messages arrive on a dedicated MessagePort, which the loop can also drain synchronously with
+ * `receiveMessageOnPort` while it never returns to the event loop.
+ */
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { ControlToMain, ControlToWorker, WorkerInit } from '../ring/protocol.js';
+import type { WorkerHost } from './host.js';
+import { WorkerCore } from './worker-core.js';
+
+interface NodeWorkerData {
+  readonly init: WorkerInit;
+  readonly port: MessagePort;
+}
+
+const { init, port } = workerData as NodeWorkerData;
+
+/** Resources that are the workgroup's own: they never need the worker's event loop to turn. */
+const OWN_RESOURCES = new Set(['MessagePort', 'PipeWrap', 'TTYWrap', 'SignalWrap']);
+
+const host: WorkerHost = {
+  platform: 'node',
+  post(message: ControlToMain, transfer?: ArrayBuffer[]) {
+    port.postMessage(message, transfer ?? []);
+  },
+  onControl(handler) {
+    port.on('message', (m: ControlToWorker) => handler(m));
+  },
+  pullControl() {
+    const got = receiveMessageOnPort(port);
+    return got ? (got.message as ControlToWorker) : undefined;
+  },
+  yieldToEventLoop() {
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  },
+  hasForeignWork() {
+    for (const r of process.getActiveResourcesInfo()) if (!OWN_RESOURCES.has(r)) return true;
+    return false;
+  },
+  onUncaught(handler) {
+    process.on('uncaughtException', handler);
+    process.on('unhandledRejection', handler);
+  },
+  close() {
+    port.close();
+  },
+};
+
+await new WorkerCore(host, init).start();

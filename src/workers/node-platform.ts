@@ -1,0 +1,73 @@
+/**
+ * The Node.js platform adapter (main-thread side): `worker_threads` workers started from the literal
+ * `new URL('./entry.node.js', import.meta.url)`, a dedicated MessagePort per worker for control messages,
+ * and ref/unref so that outstanding work keeps the process alive and an idle workgroup does not.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { ControlToMain } from '../ring/protocol.js';
+import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../scheduler/platform.js';
+import { hasWaitAsync } from '../ring/wait.js';
+
+const ENTRY = new URL('./entry.node.js', import.meta.url);
+
+export const nodePlatform: Platform = {
+  name: 'node',
+  hasWaitAsync,
+  assertSupported() {
+    if (typeof SharedArrayBuffer !== 'function') {
+      throw new Error('isolate-workgroup needs SharedArrayBuffer (Node >= 20.19)');
+    }
+  },
+  cores() {
+    return availableParallelism();
+  },
+  unrefTimer(timer) {
+    (timer as { unref?: () => void }).unref?.();
+  },
+  spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
+    const { port1, port2 } = new MessageChannel();
+    const extra = (options.workerOptions ?? {}) as Record<string, unknown>;
+    let exited = false;
+    const worker = new Worker(ENTRY, {
+      ...extra,
+      name: options.label,
+      workerData: { init: options.init, port: port2 },
+      transferList: [port2],
+    });
+    port1.on('message', (m: ControlToMain) => events.message(m));
+    port1.unref();
+    let lastError: unknown;
+    worker.on('error', (e) => {
+      lastError = e;
+    });
+    worker.on('exit', (code) => {
+      if (exited) return;
+      exited = true;
+      port1.close();
+      events.exit(code, lastError);
+    });
+    let refd = true;
+    return {
+      post(message, transfer) {
+        port1.postMessage(message, transfer ?? []);
+      },
+      ref() {
+        if (!refd) {
+          refd = true;
+          worker.ref();
+        }
+      },
+      unref() {
+        if (refd) {
+          refd = false;
+          worker.unref();
+        }
+      },
+      async terminate() {
+        if (exited) return;
+        await worker.terminate();
+      },
+    };
+  },
+};

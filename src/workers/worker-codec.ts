@@ -1,0 +1,186 @@
+/**
+ * The worker's side of the codec: class lookup through the shared class table and the worker's own module
+ * registry, SharedArrayBuffers introduced by main, and writing framed records into the result ring.
+ */
+import { ByteReader } from '../codec/reader.js';
+import { ByteWriter } from '../codec/writer.js';
+import { decodeValue, encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
+import { DecodeSuspend } from '../codec/errors.js';
+import { ClassTableReader } from '../ring/class-table.js';
+import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
+import { REC_SPILL } from '../ring/protocol.js';
+import type { SpscProducer } from '../ring/spsc.js';
+import type { Arena } from '../memory/arena.js';
+
+export const ARENA_BUFFER_ID = 0;
+
+export class WorkerCodec {
+  readonly registry = new ClassRegistry();
+  readonly writer = new ByteWriter();
+  readonly reader = new ByteReader();
+  readonly #table: ClassTableReader;
+  readonly #buffers = new Map<number, SharedArrayBuffer>();
+  readonly #idsByBuffer = new Map<SharedArrayBuffer, number>();
+  readonly #byNumber: (Function | undefined)[] = [];
+  /** Called when a SharedArrayBuffer id is unknown: pull control messages; returns a promise when it must wait. */
+  readonly #awaitBuffer: (id: number) => Promise<unknown> | undefined;
+  readonly encodeHooks: EncodeHooks;
+  readonly decodeHooks: DecodeHooks;
+
+  constructor(pool: SharedArrayBuffer, arena: Arena, awaitBuffer: (id: number) => Promise<unknown> | undefined) {
+    this.#table = new ClassTableReader(pool);
+    this.#awaitBuffer = awaitBuffer;
+    this.addBuffer(ARENA_BUFFER_ID, arena.sab);
+    this.encodeHooks = {
+      classRef: (ctor) => this.registry.idOf(ctor),
+      sharedBuffer: (buffer) => this.#bufferId(buffer),
+    };
+    this.decodeHooks = {
+      classByRef: (ref) => this.#classByRef(ref),
+      sharedBuffer: (id) => this.#bufferById(id),
+    };
+  }
+
+  addBuffer(id: number, buffer: SharedArrayBuffer): void {
+    this.#buffers.set(id, buffer);
+    if (!this.#idsByBuffer.has(buffer)) this.#idsByBuffer.set(buffer, id);
+  }
+
+  #bufferId(buffer: SharedArrayBuffer): number {
+    const id = this.#idsByBuffer.get(buffer);
+    if (id !== undefined) return id;
+    // A buffer created inside the worker: main learns it from a negative id plus a control message.
+    const fresh = -(this.#idsByBuffer.size + 1);
+    this.#idsByBuffer.set(buffer, fresh);
+    this.#buffers.set(fresh, buffer);
+    this.onNewBuffer?.(fresh, buffer);
+    return fresh;
+  }
+
+  /** Set by the worker: tells main about a SharedArrayBuffer created in this worker. */
+  onNewBuffer: ((id: number, buffer: SharedArrayBuffer) => void) | undefined;
+
+  #bufferById(id: number): SharedArrayBuffer {
+    const known = this.#buffers.get(id);
+    if (known) return known;
+    const wait = this.#awaitBuffer(id);
+    const again = this.#buffers.get(id);
+    if (again) return again;
+    if (wait) throw new DecodeSuspend(wait);
+    throw new Error(`unknown shared buffer #${id}`);
+  }
+
+  #classByRef(ref: number | string): Function {
+    if (typeof ref === 'number') {
+      const known = this.#byNumber[ref];
+      if (known) return known;
+      const id = this.#table.get(ref);
+      if (id === undefined) throw new Error(`class #${ref} is not in the shared class table`);
+      const ctor = this.#resolve(id);
+      this.#byNumber[ref] = ctor;
+      return ctor;
+    }
+    return this.#resolve(ref);
+  }
+
+  #resolve(id: string): Function {
+    const ctor = this.registry.ctorOf(id);
+    if (ctor) return ctor;
+    const { url, name } = splitClassId(id);
+    if (!this.registry.isLoaded(url)) throw new DecodeSuspend(this.registry.load(url));
+    throw new Error(`module ${url} does not export a class named ${name}`);
+  }
+
+  /** Decodes one value from `u8[start..end)`. May throw DecodeSuspend (copy the bytes, await, retry). */
+  decode(u8: Uint8Array, start: number, end: number): unknown {
+    this.reader.reset(u8, start, end);
+    return decodeValue(this.reader, this.decodeHooks);
+  }
+
+  /** Decodes, awaiting module imports or buffer introductions as often as needed. */
+  async decodeAsync(bytes: Uint8Array): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.decode(bytes, 0, bytes.length);
+      } catch (e) {
+        if (!(e instanceof DecodeSuspend) || attempt > 64) throw e;
+        await e.until;
+      }
+    }
+  }
+
+  /**
+   * Writes a record `type` with `headerWords` (u32 each, up to 4) followed by the encoded `value` into the
+   * result ring; frames larger than the ring go through the arena (REC_SPILL). `waitForSpace` is called
+   * while the ring is full. Throws UnsendableError (nothing written) when the value cannot be sent.
+   */
+  writeRecord(
+    ring: SpscProducer,
+    arena: Arena,
+    type: number,
+    headerWords: readonly number[],
+    value: unknown,
+    rootName: string,
+    waitForSpace: (bytes: number) => void,
+  ): void {
+    const head = headerWords.length * 4;
+    const w = this.writer;
+    let off = ring.reserveFlexible(head + 64);
+    while (off < 0) {
+      waitForSpace(head + 64);
+      off = ring.reserveFlexible(head + 64);
+    }
+    w.begin(ring.u8, off + head, off + ring.limit);
+    encodeValue(w, value, this.encodeHooks, rootName);
+    if (!w.spilled) {
+      writeWords(ring.u8, off, headerWords);
+      ring.commit(type, head + w.length);
+      return;
+    }
+    const body = w.bytes();
+    const total = head + body.length;
+    if (total <= ring.maxPayload) {
+      let o = ring.reserve(total);
+      while (o < 0) {
+        waitForSpace(total);
+        o = ring.reserve(total);
+      }
+      writeWords(ring.u8, o, headerWords);
+      ring.u8.set(body, o + head);
+      ring.commit(type, total);
+      return;
+    }
+    const handle = arena.alloc(total);
+    const view = arena.viewOf(handle, total);
+    writeWords(view, 0, headerWords);
+    view.set(body, head);
+    let o = ring.reserve(16);
+    while (o < 0) {
+      waitForSpace(24);
+      o = ring.reserve(16);
+    }
+    writeWords(ring.u8, o, [type, handle.offset, handle.generation, total]);
+    ring.commit(REC_SPILL, 16);
+  }
+}
+
+/** Little-endian u32 words at a 4-aligned offset. */
+export function writeWords(u8: Uint8Array, off: number, words: readonly number[]): void {
+  for (let i = 0; i < words.length; i++) {
+    const v = words[i]! >>> 0;
+    const at = off + i * 4;
+    u8[at] = v & 0xff;
+    u8[at + 1] = (v >>> 8) & 0xff;
+    u8[at + 2] = (v >>> 16) & 0xff;
+    u8[at + 3] = v >>> 24;
+  }
+}
+
+export function readWord(u8: Uint8Array, off: number): number {
+  return (u8[off]! | (u8[off + 1]! << 8) | (u8[off + 2]! << 16) | (u8[off + 3]! << 24)) >>> 0;
+}
+
+export function readF64(u8: Uint8Array, off: number): number {
+  const dv = new DataView(u8.buffer, u8.byteOffset + off, 8);
+  return dv.getFloat64(0, true);
+}
