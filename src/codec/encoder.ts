@@ -3,8 +3,8 @@
  *
  * Contract: synchronous, one value per `run`; an Encoder is reused from frame to frame (the codec keeps
  * one idle instance and makes another only when an encode re-enters, e.g. from a getter). Allocation per
- * frame: `Object.keys` of each object, and the reference Map only from the second object on (a frame
- * with one object — a small job — never touches it).
+ * frame: nothing for plain data up to 16 objects (their identities are kept in a reused list); a Map for
+ * the identities of the objects after that.
  *
  * Identity: every object takes the next index when it is first written; a second occurrence is a REF.
  * A typed array over part of a non-shared ArrayBuffer copies only its window of bytes. If that buffer
@@ -22,6 +22,8 @@ import { encodeBigInt } from './bigint.js';
 
 const NO_HOOKS: EncodeHooks = { classRef: () => undefined, sharedBuffer: () => 0 };
 
+const LINEAR_REFS = 16;
+
 /** Thrown to start the frame over (see the header). */
 const RESTART = { restart: true };
 
@@ -35,9 +37,11 @@ export class Encoder {
   #w: ByteWriter = new ByteWriter();
   #hooks: EncodeHooks = NO_HOOKS;
   #depth = 0;
+  // Objects seen in this frame: the first LINEAR_REFS in a list searched linearly (cheaper than a Map for
+  // the few objects of a typical job, and a Map's clear() allocates), the rest in a Map.
   #count = 0;
-  #first: object | undefined = undefined;
-  readonly #refs = new Map<object, number>();
+  readonly #list: (object | undefined)[] = [];
+  #refs: Map<object, number> | undefined = undefined;
   #windows: Map<ArrayBuffer, Window> | undefined = undefined;
   #whole: Set<ArrayBuffer> | undefined = undefined;
   #handles: number[] | undefined = undefined;
@@ -71,9 +75,10 @@ export class Encoder {
 
   #reset(): void {
     this.#depth = 0;
-    if (this.#count > 1) this.#refs.clear();
+    const list = this.#list;
+    for (let i = Math.min(this.#count, LINEAR_REFS) - 1; i >= 0; i--) list[i] = undefined;
     this.#count = 0;
-    this.#first = undefined;
+    this.#refs = undefined;
     this.#windows = undefined;
     this.#handles = undefined;
   }
@@ -87,19 +92,16 @@ export class Encoder {
 
   #lookup(o: object): number {
     const n = this.#count;
-    if (n === 0) return -1;
-    if (n === 1) return this.#first === o ? 0 : -1;
-    return this.#refs.get(o) ?? -1;
+    const list = this.#list;
+    for (let i = n < LINEAR_REFS ? n - 1 : LINEAR_REFS - 1; i >= 0; i--) if (list[i] === o) return i;
+    if (n <= LINEAR_REFS) return -1;
+    return this.#refs!.get(o) ?? -1;
   }
 
   #register(o: object): void {
     const n = this.#count;
-    if (n === 0) {
-      this.#first = o;
-    } else {
-      if (n === 1) this.#refs.set(this.#first!, 0);
-      this.#refs.set(o, n);
-    }
+    if (n < LINEAR_REFS) this.#list[n] = o;
+    else (this.#refs ??= new Map()).set(o, n);
     this.#count = n + 1;
   }
 

@@ -11,6 +11,7 @@ const samples: [string, unknown][] = [
   ['numbers and ASCII', { a: 1, b: -70000, c: 1.5, d: 'hello', e: [true, null, undefined] }],
   ['non-ASCII text', { name: 'héllo wörld 日本', emoji: '😀😀', lone: 'x\ud800y' }],
   ['long non-ASCII text', { text: `${'é'.repeat(400)}😀`, ascii: 'a'.repeat(500) }],
+  ['text whose header shrinks once measured', { a: `é${'a'.repeat(60)}`, b: `${'a'.repeat(60)}é${'b'.repeat(100)}`, c: `${'x'.repeat(47)}\ud800` }],
   ['an object with 200 keys (the count needs two bytes)', manyKeys],
   ['binary', { f64: new Float64Array([1, 2, 3]), part: new Uint8Array(64).fill(9).subarray(5, 40), sab: new Int32Array(new SharedArrayBuffer(16)) }],
   ['bigints, dates, maps', { b: -(2n ** 100n), d: new Date(7), m: new Map([[1, new Set(['x'])]]) }],
