@@ -254,7 +254,7 @@ export class Decoder {
     const at = r.offset;
     let buffer: ArrayBuffer | SharedArrayBuffer;
     if (tag === Tag.ARRAYBUFFER) {
-      buffer = r.copy(r.varint());
+      buffer = r.payload(r.varint());
     } else if (tag === Tag.SAB) {
       const id = r.int();
       buffer = this.#hooks.sharedBuffer(id);

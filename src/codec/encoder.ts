@@ -411,7 +411,7 @@ export class Encoder {
       }
     }
     w.tagVarint(Tag.ARRAYBUFFER, length);
-    if (length > 0) w.raw(new Uint8Array(buffer, start, length)); // (a detached buffer has length 0)
+    if (length > 0) w.payload(new Uint8Array(buffer, start, length)); // (a detached buffer has length 0)
   }
 
   #restartWhole(buffer: ArrayBuffer): never {

@@ -12,6 +12,7 @@
  * scratch buffer.
  */
 import { CodecError } from './errors.js';
+import { ALIGN_MIN } from './writer.js';
 
 const EMPTY = new Uint8Array(0);
 const f64 = new Float64Array(1);
@@ -139,6 +140,18 @@ export class ByteReader {
     if (n > this.#end - p) this.fail(`${n} bytes needed, ${this.#end - p} left`);
     this.#pos = p + n;
     return this.#u8.subarray(p, p + n);
+  }
+
+  /** A binary payload of `n` bytes (see ByteWriter.payload: from ALIGN_MIN bytes on, after a pad count
+   *  and padding) copied into a new ArrayBuffer. */
+  payload(n: number): ArrayBuffer {
+    if (n >= ALIGN_MIN) {
+      const pad = this.u8();
+      if (pad > 7) this.fail(`bad alignment padding ${pad}`, this.#pos - 1);
+      if (pad > this.#end - this.#pos) this.fail('unexpected end of data in padding');
+      this.#pos += pad;
+    }
+    return this.copy(n);
   }
 
   /** `n` bytes copied into a new ArrayBuffer. */

@@ -28,7 +28,8 @@
  * | SET          | 0x12       | vu count, then count values                                              |
  * | DATE         | 0x13       | 8-byte time value (NaN for an invalid Date)                              |
  * | REGEXP       | 0x14       | source string value, flags string value, lastIndex value                 |
- * | ARRAYBUFFER  | 0x15       | vu byteLength, bytes                                                     |
+ * | ARRAYBUFFER  | 0x15       | vu byteLength, bytes; from 64 bytes on, a pad count byte (0..7) and that |
+ * |              |            | many zero bytes come first, so the bytes start 8-byte aligned in memory  |
  * | SAB          | 0x16       | vz id from `EncodeHooks.sharedBuffer`                                    |
  * | BIG_BINARY   | 0x17       | vz handle from `EncodeHooks.bigBinary`, vu byteLength                    |
  * | VIEW         | 0x18       | kind byte (VIEW_KINDS), buffer (ARRAYBUFFER/SAB/BIG_BINARY/REF),         |

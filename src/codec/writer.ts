@@ -19,6 +19,8 @@
 import { Tag } from './tags.js';
 
 const EMPTY = new Uint8Array(0);
+/** Binary payloads at least this long are 8-byte aligned (see `payload`). */
+export const ALIGN_MIN = 64;
 const INITIAL_SCRATCH = 4096;
 const MAX_KEPT_SCRATCH = 1 << 20;
 /** Strings at least this long with non-ASCII text use TextEncoder instead of the JS loop. */
@@ -213,6 +215,25 @@ export class ByteWriter {
     this.#buf.copyWithin(from + extra, from, this.#pos);
     this.#pos += extra;
     this.patchVarint(at, n, 1 + extra);
+  }
+
+  /** A binary payload: `raw`, but from ALIGN_MIN bytes on preceded by a pad-count byte and that many zero
+   *  bytes so the payload starts 8-byte aligned in memory. (Copies between shared and non-shared memory
+   *  run word by word only when both sides are aligned alike: unaligned, a 64 KiB copy is ~30× slower.) */
+  payload(src: Uint8Array): void {
+    const n = src.length;
+    if (n >= ALIGN_MIN) {
+      const pad = (8 - ((this.#buf.byteOffset + this.#pos + 1) & 7)) & 7;
+      if (this.#pos + 1 + pad + n > this.#limit) {
+        this.#makeRoom(1 + 7 + n);
+        this.payload(src); // the frame moved: align again
+        return;
+      }
+      const buf = this.#buf;
+      buf[this.#pos++] = pad;
+      for (let i = 0; i < pad; i++) buf[this.#pos++] = 0;
+    }
+    this.raw(src);
   }
 
   /** Copies raw bytes. */

@@ -48,6 +48,15 @@ describe('codec identity', () => {
     expect(back.c.get('k')).toBe(back.a);
   });
 
+  it('identity holds for frames with many objects (past the linear list, into the Map)', () => {
+    const items = Array.from({ length: 100 }, (_, i) => ({ i }));
+    const back = roundTrip({ first: items, again: [...items].reverse() });
+    for (let i = 0; i < 100; i++) {
+      expect(back.first[i]!.i).toBe(i);
+      expect(back.again[99 - i]).toBe(back.first[i]);
+    }
+  });
+
   it('cycles through objects, arrays, Maps, Sets and back', () => {
     const o: Record<string, unknown> = { name: 'root' };
     const list: unknown[] = [o];

@@ -1,7 +1,7 @@
 // ByteWriter writes straight into the caller's region when the frame fits, and spills transparently into
 // its own scratch buffer when it does not — at any point of any value — producing the same bytes.
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, encodeToBytes, encodeValue, type EncodeHooks } from '../../src/codec/codec.js';
+import { ByteReader, ByteWriter, decodeFromBytes, decodeValue, encodeToBytes, encodeValue, type DecodeHooks, type EncodeHooks } from '../../src/codec/codec.js';
 
 const hooks: EncodeHooks = { classRef: () => undefined, sharedBuffer: () => 3 };
 const CANARY = 0xa5;
@@ -61,6 +61,26 @@ describe('ByteWriter spill', () => {
     encodeValue(w, { big, text: 'z'.repeat(50_000) }, hooks, 'job');
     expect(w.spilled).toBe(true);
     expect(Buffer.from(w.bytes()).equals(Buffer.from(encodeToBytes({ big, text: 'z'.repeat(50_000) }, hooks, 'job')))).toBe(true);
+  });
+
+  it('big binary payloads start 8-byte aligned in memory wherever the frame starts, and decode from anywhere', () => {
+    const decodeHooks: DecodeHooks = { classByRef: () => Object, sharedBuffer: () => new SharedArrayBuffer(8) };
+    const data = new Float64Array(100).map((_, i) => i / 3);
+    const w = new ByteWriter();
+    const target = new Uint8Array(new SharedArrayBuffer(4096));
+    for (let start = 0; start < 16; start++) {
+      w.begin(target, start, target.length);
+      encodeValue(w, data, hooks, 'job');
+      const frame = w.bytes();
+      // The payload is the 800 bytes before the view's offset and length (one byte each).
+      expect((frame.byteOffset + frame.length - 2 - 800) % 8).toBe(0);
+      const r = new ByteReader();
+      r.reset(target, start, start + w.length);
+      expect(decodeValue(r, decodeHooks)).toEqual(data);
+      const moved = new Uint8Array(frame.length + 5);
+      moved.set(frame, 5);
+      expect(decodeFromBytes(moved.subarray(5), decodeHooks)).toEqual(data);
+    }
   });
 
   it('truncate forgets bytes; begin rejects a bad region', () => {
