@@ -13,6 +13,7 @@ import { ByteReader } from './reader.js';
 import { ERROR_FLAGS_ALL, ERROR_KINDS, ErrorFlag, MAX_DEPTH, SMALL_INT_BIAS, SMALL_INT_FIRST, Tag, VIEW_KINDS } from './tags.js';
 
 const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+const IDLE_READER = new ByteReader();
 const NO_HOOKS: DecodeHooks = {
   classByRef: () => {
     throw new TypeError('no decode hooks');
@@ -47,8 +48,7 @@ function defineData(o: object, key: string, value: unknown, enumerable: boolean)
 }
 
 export class Decoder {
-  busy = false;
-  #r: ByteReader = new ByteReader();
+  #r: ByteReader = IDLE_READER;
   #hooks: DecodeHooks = NO_HOOKS;
   /** The frame's object table: `#objects[0..#count)`; cleared after each frame so nothing is retained. */
   readonly #objects: unknown[] = [];

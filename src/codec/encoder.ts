@@ -22,6 +22,7 @@ import { encodeBigInt } from './bigint.js';
 
 const NO_HOOKS: EncodeHooks = { classRef: () => undefined, sharedBuffer: () => 0 };
 
+const IDLE_WRITER = new ByteWriter();
 const LINEAR_REFS = 16;
 
 /** Thrown to start the frame over (see the header). */
@@ -33,8 +34,7 @@ interface Window {
 }
 
 export class Encoder {
-  busy = false;
-  #w: ByteWriter = new ByteWriter();
+  #w: ByteWriter = IDLE_WRITER;
   #hooks: EncodeHooks = NO_HOOKS;
   #depth = 0;
   // Objects seen in this frame: the first LINEAR_REFS in a list searched linearly (cheaper than a Map for
@@ -70,6 +70,7 @@ export class Encoder {
       this.#reset();
       this.#whole = undefined;
       this.#hooks = NO_HOOKS;
+      this.#w = IDLE_WRITER;
     }
   }
 
