@@ -90,9 +90,13 @@ interface ControlWaiter {
 }
 
 const MAIN_TICK_MS = 250;
+const NOT_DECODED = Symbol('not decoded');
 
+const ORIGIN = performance.timeOrigin;
+
+/** Epoch milliseconds, comparable across threads (queue wait times). */
 function now(): number {
-  return performance.timeOrigin + performance.now();
+  return ORIGIN + performance.now();
 }
 
 export class WorkgroupCore {
@@ -113,9 +117,11 @@ export class WorkgroupCore {
   #nextId = 1;
   #nextMemberId = 1;
   readonly #pending = new Map<number, Pending>();
-  /** Jobs waiting for room in the shared queue, FIFO. */
+  /** Jobs waiting for room in the shared queue, FIFO. Their encoded bytes sit in one growable slab. */
   readonly #backlog: Pending[] = [];
   #backlogHead = 0;
+  #slab = new Uint8Array(64 * 1024);
+  #slabUsed = 0;
   readonly #members = new Map<number, MemberRecord>();
   readonly #memberWaiters = new Map<number, ControlWaiter>();
   readonly #destroyWaiters = new Map<number, ControlWaiter>();
@@ -431,7 +437,7 @@ export class WorkgroupCore {
       const t = this.resolveIndex(isolate);
       if (t instanceof Error) return Promise.reject(t);
       target = t;
-    } else if (this.queuedCount >= this.config.maxQueue) {
+    } else if (this.config.maxQueue !== Infinity && this.queuedCount >= this.config.maxQueue) {
       return Promise.reject(new WorkgroupQueueFullException(`the job queue is full (maxQueue ${this.config.maxQueue}): wait for jobs to finish or raise \`maxQueue\``));
     }
     const id = this.#allocId();
@@ -452,6 +458,8 @@ export class WorkgroupCore {
       worker: undefined,
       queuePos: -1,
       bytes: undefined,
+      backlogOff: -1,
+      backlogLen: 0,
       arena: undefined,
       cleanup: undefined,
       cancelled: false,
@@ -504,43 +512,73 @@ export class WorkgroupCore {
       this.#publishedSinceKick++;
       return;
     }
-    w.beginScratch();
+    // Queue full: encode into the backlog slab (no allocation per job); #refill copies it into a cell.
+    w.begin(this.#slab, this.#slabUsed, this.#slab.length);
     encodeValue(w, job, codec.encodeHooks, 'job');
-    p.bytes = w.bytes().slice();
+    const len = w.length;
+    if (w.spilled) {
+      const body = w.bytes();
+      this.#growSlab(len);
+      this.#slab.set(body, this.#slabUsed);
+    }
+    p.backlogOff = this.#slabUsed;
+    p.backlogLen = len;
+    this.#slabUsed += len;
     this.#backlog.push(p);
+  }
+
+  #growSlab(extra: number): void {
+    if (this.#slabUsed + extra <= this.#slab.length) return;
+    let size = this.#slab.length * 2;
+    while (size < this.#slabUsed + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#slab.subarray(0, this.#slabUsed));
+    this.#slab = next;
   }
 
   /** Moves backlog jobs into the shared queue while it has room. */
   #refill(): void {
     const q = this.#queue;
+    const u8 = q.u8;
+    const slab = this.#slab;
+    const stamp = now(); // one timestamp per batch
+    const mask = q.capacity - 1;
     while (this.#backlogHead < this.#backlog.length) {
       const p = this.#backlog[this.#backlogHead]!;
-      if (!this.#pending.has(p.id) || p.bytes === undefined) {
+      if ((p.bytes === undefined && p.backlogOff < 0) || !this.#pending.has(p.id)) {
         this.#backlogHead++;
         continue;
       }
       const off = q.reserve();
       if (off < 0) break;
-      const bytes = p.bytes;
-      if (bytes.length <= CELL_INLINE_MAX) {
-        q.u8.set(bytes, off);
-        p.queuePos = q.commit(p.id, bytes.length, KIND_INLINE, 0, 0, now());
+      const len = p.bytes ? p.bytes.length : p.backlogLen;
+      if (len <= CELL_INLINE_MAX) {
+        if (p.bytes) u8.set(p.bytes, off);
+        else {
+          // A byte loop beats TypedArray#set for the few dozen bytes of a typical job.
+          const from = p.backlogOff;
+          for (let i = 0; i < len; i++) u8[off + i] = slab[from + i]!;
+        }
+        p.queuePos = q.commit(p.id, len, KIND_INLINE, 0, 0, stamp);
       } else {
-        const handle = this.#arena.alloc(bytes.length);
-        this.#arena.viewOf(handle, bytes.length).set(bytes);
+        const bytes = p.bytes ?? slab.subarray(p.backlogOff, p.backlogOff + len);
+        const handle = this.#arena.alloc(len);
+        this.#arena.viewOf(handle, len).set(bytes);
         p.arena = handle;
-        p.queuePos = q.commit(p.id, bytes.length, KIND_ARENA, handle.offset, handle.generation, now());
+        p.queuePos = q.commit(p.id, len, KIND_ARENA, handle.offset, handle.generation, stamp);
       }
-      this.#queueIds[p.queuePos & (q.capacity - 1)] = p.id;
+      this.#queueIds[p.queuePos & mask] = p.id;
       p.bytes = undefined;
+      p.backlogOff = -1;
       this.#backlogHead++;
       this.#publishedSinceKick++;
     }
     if (this.#backlogHead === this.#backlog.length) {
       this.#backlog.length = 0;
       this.#backlogHead = 0;
-    } else if (this.#backlogHead > 4096) {
-      this.#backlog.splice(0, this.#backlogHead);
+      this.#slabUsed = 0;
+    } else if (this.#backlogHead > 65536 && this.#backlogHead * 2 > this.#backlog.length) {
+      this.#backlog.splice(0, this.#backlogHead); // amortised: only when the consumed half dominates
       this.#backlogHead = 0;
     }
   }
@@ -621,15 +659,17 @@ export class WorkgroupCore {
 
   /** Once per tick: wake as many parked workers as jobs were published, and make sure results are awaited. */
   #scheduleKick(): void {
-    this.#updateRefs();
     if (this.#kickScheduled) return;
     this.#kickScheduled = true;
-    queueMicrotask(() => {
-      this.#kickScheduled = false;
-      this.#kick();
-      this.#pump();
-    });
+    queueMicrotask(this.#kickTask);
   }
+
+  readonly #kickTask = (): void => {
+    this.#kickScheduled = false;
+    this.#updateRefs();
+    this.#kick();
+    this.#pump();
+  };
 
   #kick(): void {
     let n = this.#publishedSinceKick;
@@ -766,6 +806,19 @@ export class WorkgroupCore {
         if (!p || p.cancelled) {
           if (p && type !== REC_PROGRESS) this.#forget(p);
           return; // a late answer to something already settled: ignored
+        }
+        if (type === REC_OK) {
+          // Hot path: decode in place and settle, no closure.
+          let value: unknown;
+          try {
+            value = this.#codec.decode(u8, off + 4, off + len, ws.slot);
+          } catch {
+            value = NOT_DECODED;
+          }
+          if (value !== NOT_DECODED) {
+            this.#settleOk(p, value);
+            return;
+          }
         }
         const start = off + (type === REC_ERR ? 8 : 4);
         const origin = type === REC_ERR ? readWord(u8, off + 4) : 0;
@@ -913,8 +966,9 @@ export class WorkgroupCore {
   /** Cancels a pending job or call: removed if still queued, else cooperative cancel then terminate after a grace. */
   #cancel(p: Pending, reason: Error): void {
     if (!this.#pending.has(p.id)) return;
-    if (p.bytes !== undefined) {
+    if (p.bytes !== undefined || p.backlogOff >= 0) {
       p.bytes = undefined; // still in the backlog: the refill skips it
+      p.backlogOff = -1;
       this.#settleErr(p, reason, false);
       return;
     }
@@ -1029,7 +1083,7 @@ export class WorkgroupCore {
     });
     const p: Pending = {
       id, kind: 'invoke', resolve, reject, site, onProgress: undefined, memberId, worker: undefined,
-      queuePos: -1, bytes: undefined, arena: undefined, cleanup: undefined, cancelled: false,
+      queuePos: -1, bytes: undefined, backlogOff: -1, backlogLen: 0, arena: undefined, cleanup: undefined, cancelled: false,
     };
     try {
       this.#sendToLane(rec.worker, p, REC_INVOKE, [id, memberId], command, 'command', false);

@@ -20,8 +20,11 @@ export interface Pending {
   worker: WorkerSlot | undefined;
   /** Position in the shared queue while it may still be queued there; −1 otherwise. */
   queuePos: number;
-  /** Encoded job waiting in the main-thread backlog (the shared queue was full). */
+  /** Encoded job waiting in the main-thread backlog, as a private copy (re-queued after a worker died). */
   bytes: Uint8Array | undefined;
+  /** Encoded job waiting in the main-thread backlog: offset and length in the backlog slab (−1: none). */
+  backlogOff: number;
+  backlogLen: number;
   /** Arena block holding the encoded job (too big for a queue cell). */
   arena: ArenaHandle | undefined;
   /** Removes abort listener and timeout timer. */

@@ -59,7 +59,7 @@ import {
   type WorkerInit,
 } from '../ring/protocol.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
-import { SpinBudget, spinPause, waitAsyncPromise } from '../ring/wait.js';
+import { SpinBudget, parkAsync, spinPause } from '../ring/wait.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import type { WorkerHost } from './host.js';
 import { WorkerCodec, readF64, readWord } from './worker-codec.js';
@@ -67,14 +67,61 @@ import { bindRuntime, unbindRuntime, type SharedTypedArray, type TypedArrayConst
 import { HistogramWriter } from './stats-writer.js';
 import { enterModuleImport, leaveModuleImport } from '../shared/worker-flag.js';
 
-interface Running {
+const ORIGIN = performance.timeOrigin;
+
+/** Epoch milliseconds, comparable across threads (for queue wait times). */
+function epochNow(): number {
+  return ORIGIN + performance.now();
+}
+
+/**
+ * A job or member call in progress. It is also the runtime the job sees (`this.report`, `this.signal`,
+ * …): one object per job, no closures.
+ */
+class Running implements WorkerRuntime {
   readonly id: number;
   /** Index of the shared running word (and cancel word) holding this id, or −1 (lane work beyond the 16 words: main knows it from the lane). */
   readonly runSlot: number;
   readonly started: number;
-  controller: AbortController | undefined;
-  done: boolean;
+  readonly #core: WorkerCore;
+  controller: AbortController | undefined = undefined;
+  done = false;
+
+  constructor(core: WorkerCore, id: number, runSlot: number) {
+    this.#core = core;
+    this.id = id;
+    this.runSlot = runSlot;
+    this.started = performance.now();
+  }
+
+  get isolateIndex(): number {
+    return this.#core.index;
+  }
+
+  get signal(): AbortSignal {
+    return this.#core.signalFor(this);
+  }
+
+  report(value: unknown): void {
+    this.#core.report(this, value);
+  }
+
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
+    return this.#core.allocate(ctor, length);
+  }
+
+  notifyHost(command: unknown): Promise<unknown> {
+    return this.#core.notifyHost(command, 0);
+  }
 }
+
+/**
+ * Browsers (no synchronous control pull, `WorkerHost.syncControl` false): after main flags a control
+ * message, each busy turn returns to the event loop for this long, so the message is received even while
+ * jobs keep coming; and a busy loop returns to it at least this often (timers and messages of the worker).
+ */
+const CONTROL_YIELD_MS = 20;
+const BUSY_YIELD_MS = 50;
 
 interface MemberEntry {
   readonly instance: {
@@ -114,6 +161,10 @@ export class WorkerCore {
   #stopping = false;
   #dirty = false;
   #wakeScheduled = false;
+  /** Browsers: busy turns yield to the event loop until then (a control message is on its way). */
+  #controlUntil = 0;
+  /** Browsers: a busy loop yields to the event loop at the latest then. */
+  #nextYield = 0;
   readonly #concurrency: number;
 
   constructor(host: WorkerHost, init: WorkerInit) {
@@ -175,7 +226,7 @@ export class WorkerCore {
         return;
       }
       if (did) {
-        if (this.#asyncPending > 0) await this.#host.yieldToEventLoop();
+        if (this.#asyncPending > 0 || this.#mustYield()) await this.#host.yieldToEventLoop();
         continue;
       }
       // Spin phase: poll every source for a bounded, adaptive number of iterations.
@@ -199,8 +250,10 @@ export class WorkerCore {
       Atomics.or(i32, POOL_IDLE_MASK_I32 + (this.#init.slot >> 5), bit);
       Atomics.store(i32, cb + CB_STATE, STATE_PARKED);
       if (!this.#hasWork()) {
-        if (this.#asyncPending > 0 || this.#host.hasForeignWork()) {
-          await waitAsyncPromise(i32, cb + CB_DOORBELL, d, this.#init.parkTimeoutMs);
+        // Block only where control messages can be pulled synchronously (Node) and nothing else needs
+        // this thread's event loop; browsers always park with waitAsync (back to the event loop).
+        if (this.#asyncPending > 0 || !this.#host.syncControl || this.#host.hasForeignWork()) {
+          await parkAsync(i32, cb + CB_DOORBELL, d, this.#init.parkTimeoutMs, () => this.#host.yieldToEventLoop());
         } else {
           Atomics.wait(i32, cb + CB_DOORBELL, d, this.#init.parkTimeoutMs);
         }
@@ -210,6 +263,17 @@ export class WorkerCore {
       Atomics.store(i32, cb + CB_STATE, STATE_RUNNING);
       Atomics.add(i32, cb + CB_HEARTBEAT, 1);
     }
+  }
+
+  /** Browsers: true when a busy loop must return to its event loop now (see CONTROL_YIELD_MS). */
+  #mustYield(): boolean {
+    if (this.#host.syncControl) return false;
+    const now = performance.now();
+    if (now < this.#controlUntil || now >= this.#nextYield) {
+      this.#nextYield = now + BUSY_YIELD_MS;
+      return true;
+    }
+    return false;
   }
 
   #hasWork(): boolean {
@@ -229,7 +293,11 @@ export class WorkerCore {
     const cmd = Atomics.load(i32, cb + CB_COMMAND);
     if (cmd !== 0) {
       Atomics.and(i32, cb + CB_COMMAND, ~cmd);
-      if (cmd & CMD_CONTROL) this.#pullControl();
+      if (cmd & CMD_CONTROL) {
+        this.#pullControl();
+        // Without a synchronous pull the message arrives through the event loop: yield for a while.
+        if (!this.#host.syncControl) this.#controlUntil = performance.now() + CONTROL_YIELD_MS;
+      }
       if (cmd & CMD_STOP) this.#stopping = true;
       did = true;
     }
@@ -294,7 +362,7 @@ export class WorkerCore {
   /** Starts tracking a job or call; takes a shared running word when one is free (always for queue jobs). */
   #begin(id: number): Running {
     const r = this.#slotsUsed < MAX_CONCURRENCY ? this.#slots.indexOf(undefined) : -1;
-    const running: Running = { id, runSlot: r, started: performance.timeOrigin + performance.now(), controller: undefined, done: false };
+    const running = new Running(this, id, r);
     this.#runningCount++;
     if (r >= 0) {
       this.#slots[r] = running;
@@ -302,6 +370,16 @@ export class WorkerCore {
       Atomics.store(this.#i32, this.#cb + CB_RUNNING + r, id);
     }
     return running;
+  }
+
+  /** @internal */
+  get index(): number {
+    return this.#init.index;
+  }
+
+  /** @internal */
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
+    return this.#arena.allocArray(ctor, length) as unknown as SharedTypedArray<C>;
   }
 
   #takeQueued(): void {
@@ -312,8 +390,7 @@ export class WorkerCore {
       return;
     }
     const r = this.#begin(id); // recorded as running before the cell is released
-    const now = performance.timeOrigin + performance.now();
-    this.#hist.wait(now - q.enqueueTime);
+    this.#hist.wait(epochNow() - q.enqueueTime);
     let job: unknown;
     try {
       if (q.kind === KIND_ARENA) {
@@ -358,26 +435,12 @@ export class WorkerCore {
     );
   }
 
-  #runtime(running: Running): WorkerRuntime {
-    const core = this;
-    return {
-      isolateIndex: this.#init.index,
-      get signal() {
-        return core.#signalFor(running);
-      },
-      report: (value) => core.#report(running, value),
-      allocate: <C extends TypedArrayConstructor>(ctor: C, length: number) =>
-        core.#arena.allocArray(ctor, length) as unknown as SharedTypedArray<C>,
-      notifyHost: (command) => core.#notifyHost(command, 0),
-    };
-  }
-
   #execute(r: Running, job: unknown, _kind: 'job'): void {
     if (job === null || typeof job !== 'object' || typeof (job as { execute?: unknown }).execute !== 'function') {
       this.#finish(r, ORIGIN_JOB | ORIGIN_FLAG_INTERNAL, new TypeError('the dispatched object has no execute() method'), false);
       return;
     }
-    bindRuntime(job, this.#runtime(r));
+    bindRuntime(job, r);
     let out: unknown;
     try {
       out = (job as { execute(): unknown }).execute();
@@ -412,8 +475,7 @@ export class WorkerCore {
     if (running.done) return;
     running.done = true;
     const id = running.id;
-    const ended = performance.timeOrigin + performance.now();
-    this.#hist.run(ended - running.started);
+    this.#hist.run(performance.now() - running.started);
     if (ok) {
       try {
         this.#write(REC_OK, [id], value, 'result');
@@ -444,13 +506,15 @@ export class WorkerCore {
     this.#dirty = true;
   }
 
-  #report(running: Running, value: unknown): void {
+  /** @internal */
+  report(running: Running, value: unknown): void {
     if (running.done) return; // the job already finished
     this.#write(REC_PROGRESS, [running.id], value, 'progress');
     this.#flush(); // progress is published at once, so it arrives while a long job still runs
   }
 
-  #signalFor(running: Running): AbortSignal {
+  /** @internal */
+  signalFor(running: Running): AbortSignal {
     if (!running.controller) {
       const controller = new AbortController();
       running.controller = controller;
@@ -505,7 +569,7 @@ export class WorkerCore {
       const enqueued = readF64(u8, off + 8);
       // Pinned jobs are accepted beyond `concurrency`: they were sent to this worker on purpose.
       const r = this.#begin(id);
-      this.#hist.wait(performance.timeOrigin + performance.now() - enqueued);
+      this.#hist.wait(epochNow() - enqueued);
       this.#decodeThen(r, u8, off + 16, off + len, 'job', 0);
     } else if (type === REC_INVOKE) {
       const id = readWord(u8, off);
@@ -578,7 +642,8 @@ export class WorkerCore {
     this.#wakeSelf();
   }
 
-  #notifyHost(command: unknown, memberId: number): Promise<unknown> {
+  /** @internal */
+  notifyHost(command: unknown, memberId: number): Promise<unknown> {
     const id = this.#nextNotify++;
     return new Promise((resolve, reject) => {
       try {
@@ -603,7 +668,7 @@ export class WorkerCore {
 
   #awaitBuffer(_id: number): Promise<unknown> | undefined {
     this.#pullControl();
-    if (this.#host.platform === 'node') return undefined;
+    if (this.#host.syncControl) return undefined;
     return this.#host.yieldToEventLoop();
   }
 
@@ -640,7 +705,7 @@ export class WorkerCore {
         signal: new AbortController().signal,
         report: () => {},
         allocate: <C extends TypedArrayConstructor>(ctor: C, length: number) => core.#arena.allocArray(ctor, length) as unknown as SharedTypedArray<C>,
-        notifyHost: (command) => core.#notifyHost(command, memberId),
+        notifyHost: (command) => core.notifyHost(command, memberId),
       });
       this.#members.set(memberId, { instance });
       if (typeof instance.setup === 'function') await instance.setup();
