@@ -53,7 +53,6 @@ import {
   HDR_META,
   HDR_SIZE,
   HDR_STAMP,
-  KIND_CLAIM,
   KIND_CONT,
   KIND_LARGE,
   KIND_SMALL,
@@ -98,6 +97,8 @@ const NOT_LIVE = -2;
 const NOT_START = -3;
 const MAX_REQUEST = 2 ** 32 - 1;
 const OWNER_STATE_NAMES = ['unattached', 'attached', 'reclaimed'] as const;
+// Engines without explicit resource management still get a callable key (what TS's `using` lowering looks up).
+const DISPOSE: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('Symbol.dispose') as typeof Symbol.dispose);
 
 export class Arena {
   readonly sab: SharedArrayBuffer;
@@ -249,15 +250,12 @@ export class Arena {
     const array = this.allocArray(ctor, length);
     const handle = this.#handles.get(array) as ArenaHandle;
     let released = false;
-    return {
-      array,
-      handle,
-      [Symbol.dispose]: () => {
-        if (released) return;
-        released = true;
-        this.release(array);
-      },
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.release(array);
     };
+    return { array, handle, release, [DISPOSE]: release };
   }
 
   /** Recycles blocks other threads freed for this owner (and for slots it reclaimed). Returns how many. */
@@ -318,40 +316,7 @@ export class Arena {
     this.#checkSlot(slot, 'slot');
     if (slot === this.owner) throw new ArenaOwnerError(`reclaimOwner(${slot}): an arena cannot reclaim its own slot`);
     const meta = this.#meta;
-    const table = this.#table;
-    Atomics.store(meta, ownerWord(slot, ROW_STATE), OWNER_RECLAIMED);
-    const report = { segmentsAdopted: 0, freeBlocksRecovered: 0, liveBlocksAdopted: 0, abandonedClaims: 0, liveLargeBlocks: 0, remoteFreesDrained: 0 };
-    for (let index = 0; index < this.layout.maxSegments; index++) {
-      const e = table.entry(index);
-      if (e === 0 || entryOwner(e) !== slot) continue;
-      const kind = entryKind(e);
-      if (kind === KIND_CLAIM) {
-        if (table.casEntry(index, e, 0)) report.abandonedClaims++;
-      } else if (kind === KIND_LARGE) {
-        report.liveLargeBlocks++; // large blocks need no owner: any thread's free returns them to the pool
-      } else if (kind === KIND_SMALL) {
-        const cls = entryClass(e);
-        if (!table.casEntry(index, e, entry(KIND_SMALL, cls, this.owner))) continue;
-        // From here remote freers push this segment's blocks to our stack; stale pushes to the dead
-        // slot's stack are drained below and by collect(). Walk the published (carved) headers.
-        const bytes = classBytes(cls);
-        const base = table.base(index);
-        const carved = Math.min(table.carved(index), Math.floor(this.layout.segmentBytes / bytes));
-        const free: number[] = [];
-        const i32 = this.#words.covering(base + this.layout.segmentBytes);
-        let live = 0;
-        for (let b = 0; b < carved; b++) {
-          const blockStart = base + b * bytes;
-          if (stampState(Atomics.load(i32, blockStart / 4 + HDR_STAMP)) === STATE_FREE) free.push(blockStart);
-          else live++; // LIVE, or REMOTE and still travelling through a stack
-        }
-        this.#heap.adopt(index, cls, carved, free, live);
-        report.segmentsAdopted++;
-        report.freeBlocksRecovered += free.length;
-        report.liveBlocksAdopted += live;
-      }
-      // KIND_CONT: part of a large block, handled with its head.
-    }
+    const report = { ...this.#heap.adoptDeadOwner(slot), remoteFreesDrained: 0 };
     this.#adopted.add(slot);
     // The rest of a list the dead owner was recycling when it died, then its stack.
     const orphan = Atomics.exchange(meta, ownerWord(slot, ROW_DRAINING), 0);
@@ -360,6 +325,8 @@ export class Arena {
       report.remoteFreesDrained += this.#recycleList(orphan);
     }
     report.remoteFreesDrained += this.#drain(slot);
+    // Only now may a new thread attach to the slot (its constructor CASes RECLAIMED → ATTACHED).
+    Atomics.store(meta, ownerWord(slot, ROW_STATE), OWNER_RECLAIMED);
     const attributed = this.ownerStats(slot);
     return { ...report, liveBytesAttributed: attributed.liveBytes, liveBlocksAttributed: attributed.liveBlocks };
   }
@@ -599,6 +566,8 @@ export class Arena {
 export interface ArenaLease<A> extends Disposable {
   readonly array: A;
   readonly handle: ArenaHandle;
+  /** Releases the array once; later calls (and the dispose at the end of a `using` scope) do nothing. */
+  release(): void;
 }
 
 // The arena's whole public surface from this one module (worker fixtures import dist/memory/arena.js).

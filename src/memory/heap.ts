@@ -15,7 +15,24 @@ import type { ArenaLayout } from './layout.js';
 import { classBytes } from './layout.js';
 import type { SegmentTable } from './segments.js';
 import type { WordView } from './words.js';
-import { BLOCK_HEADER_BYTES, BLOCK_UNIT, HDR_SIZE, HDR_STAMP, KIND_SMALL, STATE_FREE, entry, nextGeneration, stamp, stampGeneration } from './block.js';
+import {
+  BLOCK_HEADER_BYTES,
+  BLOCK_UNIT,
+  HDR_SIZE,
+  HDR_STAMP,
+  KIND_CLAIM,
+  KIND_LARGE,
+  KIND_SMALL,
+  STATE_FREE,
+  entry,
+  entryClass,
+  entryKind,
+  entryOwner,
+  nextGeneration,
+  stamp,
+  stampGeneration,
+  stampState,
+} from './block.js';
 
 export interface SmallSegment {
   readonly index: number;
@@ -31,6 +48,14 @@ export interface SmallSegment {
   released: boolean;
 }
 
+export interface AdoptReport {
+  segmentsAdopted: number;
+  freeBlocksRecovered: number;
+  liveBlocksAdopted: number;
+  abandonedClaims: number;
+  liveLargeBlocks: number;
+}
+
 interface SizeClass {
   current: SmallSegment | null;
   readonly partial: SmallSegment[];
@@ -41,6 +66,7 @@ export class OwnerHeap {
   readonly #table: SegmentTable;
   readonly #owner: number;
   readonly #segmentBytes: number;
+  readonly #maxSegments: number;
   readonly #classes: SizeClass[] = [];
   readonly #segments = new Map<number, SmallSegment>();
 
@@ -49,6 +75,7 @@ export class OwnerHeap {
     this.#table = table;
     this.#owner = owner;
     this.#segmentBytes = layout.segmentBytes;
+    this.#maxSegments = layout.maxSegments;
     for (let c = 0; c < layout.smallClasses; c++) this.#classes.push({ current: null, partial: [] });
   }
 
@@ -94,10 +121,49 @@ export class OwnerHeap {
   }
 
   /**
-   * Takes over a small segment (reclaimOwner): its entry already names this owner. `free` are the
-   * FREE blocks found by walking the carved headers; `live` the LIVE and REMOTE ones.
+   * reclaimOwner's walk over the table: segments `dead` had claimed but not published go back to the
+   * pool; its small segments become ours (CAS of the entry), with free lists rebuilt from the carved
+   * block headers (FREE → ours; LIVE, and REMOTE still travelling through a stack, stay counted as
+   * live). Large blocks need no owner — any thread's free returns them to the pool — so they stay.
    */
-  adopt(index: number, cls: number, carved: number, free: number[], live: number): void {
+  adoptDeadOwner(dead: number): AdoptReport {
+    const table = this.#table;
+    const report: AdoptReport = { segmentsAdopted: 0, freeBlocksRecovered: 0, liveBlocksAdopted: 0, abandonedClaims: 0, liveLargeBlocks: 0 };
+    for (let index = 0; index < this.#maxSegments; index++) {
+      const e = table.entry(index);
+      if (e === 0 || entryOwner(e) !== dead) continue;
+      const kind = entryKind(e);
+      if (kind === KIND_CLAIM) {
+        if (table.casEntry(index, e, 0)) report.abandonedClaims++;
+      } else if (kind === KIND_LARGE) {
+        report.liveLargeBlocks++;
+      } else if (kind === KIND_SMALL) {
+        const cls = entryClass(e);
+        if (!table.casEntry(index, e, entry(KIND_SMALL, cls, this.#owner))) continue;
+        // From here remote freers push this segment's blocks to our stack (stale pushes to the dead
+        // slot's stack are drained by the caller). CARVED was published after each header it covers.
+        const bytes = classBytes(cls);
+        const base = table.base(index);
+        const carved = Math.min(table.carved(index), Math.floor(this.#segmentBytes / bytes));
+        const i32 = this.#words.covering(base + this.#segmentBytes);
+        const free: number[] = [];
+        let live = 0;
+        for (let b = 0; b < carved; b++) {
+          const blockStart = base + b * bytes;
+          if (stampState(Atomics.load(i32, blockStart / 4 + HDR_STAMP)) === STATE_FREE) free.push(blockStart);
+          else live++;
+        }
+        this.#adopt(index, cls, carved, free, live);
+        report.segmentsAdopted++;
+        report.freeBlocksRecovered += free.length;
+        report.liveBlocksAdopted += live;
+      }
+      // KIND_CONT: part of a large block, handled with its head.
+    }
+    return report;
+  }
+
+  #adopt(index: number, cls: number, carved: number, free: number[], live: number): void {
     const seg = this.#record(index, cls, carved, free, live);
     if (live === 0) {
       this.#release(seg);

@@ -4,9 +4,14 @@
 // ┌──────────────── arena SAB ─────────────────────────────────────────────────────────────────────┐
 // │ header (256 B) │ owner rows (maxOwners × 128 B) │ segment table (maxSegments × 8 B) │ pad │ data │
 // └────────────────────────────────────────────────────────────────────────────────────────────────┘
-//  data = maxSegments segments of `segmentBytes`, starting at DATA_START (4096-aligned).
+//  TABLE = 256 + 128·maxOwners; DATA_START = TABLE + 8·maxSegments rounded up to 4096; segment s
+//  spans [DATA_START + s·segmentBytes, +segmentBytes). maxSegments is the most that fit in maxBytes.
+//  The buffer's byte length grows (growable SAB) from DATA_START + initial segments up to
+//  TOTAL_BYTES = DATA_START + maxSegments·segmentBytes; without growable SABs it is TOTAL_BYTES from
+//  the start (pages are committed by the OS when first touched).
 //
-// Every shared word is an Int32 (tear-free plain and Atomics access, design-notes §6.6).
+// Every shared word is an Int32 (tear-free plain and Atomics access, design-notes §6.6). The metadata
+// (everything below DATA_START) never moves, so each thread reads it through one fixed view.
 //
 // | byte offset                  | width | field            | writer                        | reader              | op                         |
 // |------------------------------|-------|------------------|-------------------------------|---------------------|----------------------------|
@@ -31,9 +36,9 @@
 // | TABLE + 8·s + 4              | 4     | s.CARVED         | segment owner                 | reclaim (main)      | Atomics.store / load       |
 // | DATA_START + …               |       | blocks           | see block.ts                  |                     |                            |
 //
-// Owner rows are 128 bytes apart so one owner's remote-free traffic does not false-share with
-// another's (design-notes §6.7). The stats words share the row with REMOTE_HEAD on purpose: both
-// are touched by whoever frees that owner's blocks.
+// Owner rows are 128 bytes apart so one owner's traffic does not false-share with another's (the gain
+// is measured in design-notes §6.7, not by an arena benchmark). Within a row, the stats words and
+// REMOTE_HEAD are touched by the same threads: the owner, and whoever frees that owner's blocks.
 
 import { invalidOption } from './errors.js';
 
@@ -91,7 +96,7 @@ export interface ArenaOptions {
   initialBytes?: number;
   /** Upper bound of the SharedArrayBuffer's byte length, metadata included. Default 1 GiB, at most 4 GiB. */
   maxBytes?: number;
-  /** Segment size, a power of two in [4 KiB, 64 MiB]. Default 1 MiB. */
+  /** Segment size, a power of two in [4 KiB, 64 MiB]. Default 1 MiB (smaller below 32 MiB of maxBytes: 32 segments fit). */
   segmentBytes?: number;
   /** Owner slots: 0 = main thread, 1..maxOwners-1 = workers. Default 256. */
   maxOwners?: number;
@@ -147,6 +152,13 @@ function computeGeometry(maxBytes: number, segmentBytes: number, maxOwners: numb
   return { tableByte, maxSegments, dataStart, totalBytes: dataStart + maxSegments * segmentBytes };
 }
 
+/** 1 MiB, or smaller for small arenas so that at least 32 segments fit (never below 4 KiB). */
+export function defaultSegmentBytes(maxBytes: number): number {
+  let seg = DEFAULT_SEGMENT_BYTES;
+  while (seg > MIN_SEGMENT_BYTES && seg * 32 > maxBytes) seg /= 2;
+  return seg;
+}
+
 /** True when `new SharedArrayBuffer(n, { maxByteLength })` yields a growable buffer (Node 20, Chromium 111+, Safari 16.4+). */
 export function growableSharedMemorySupported(): boolean {
   try {
@@ -163,10 +175,10 @@ export function growableSharedMemorySupported(): boolean {
  */
 export function createArenaBuffer(opts: ArenaOptions = {}): SharedArrayBuffer {
   if (typeof opts !== 'object' || opts === null) throw invalidOption(TypeError, 'options', 'an object', opts);
-  const segmentBytes = checkInteger('segmentBytes', opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES, ', a power of two');
-  if (!isPowerOfTwo(segmentBytes)) throw invalidOption(RangeError, 'segmentBytes', 'a power of two', segmentBytes);
   const maxOwners = checkInteger('maxOwners', opts.maxOwners ?? DEFAULT_MAX_OWNERS, 1, MAX_OWNER_SLOTS);
   const maxBytes = checkInteger('maxBytes', opts.maxBytes ?? DEFAULT_MAX_BYTES, 1, MAX_ARENA_BYTES);
+  const segmentBytes = checkInteger('segmentBytes', opts.segmentBytes ?? defaultSegmentBytes(maxBytes), MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES, ', a power of two');
+  if (!isPowerOfTwo(segmentBytes)) throw invalidOption(RangeError, 'segmentBytes', 'a power of two', segmentBytes);
   const geo = computeGeometry(maxBytes, segmentBytes, maxOwners);
   if (geo.maxSegments < 1) {
     const needed = alignUp(geo.tableByte + SEG_ROW_BYTES, DATA_ALIGN) + segmentBytes;
@@ -233,5 +245,5 @@ export function sizeClassFor(bytes: number): number {
 }
 
 export function classBytes(cls: number): number {
-  return MIN_BLOCK_BYTES * 2 ** cls;
+  return MIN_BLOCK_BYTES << cls; // cls <= 20 (segments <= 64 MiB)
 }
