@@ -53,3 +53,17 @@ export function waitAsyncPromise(i32: Int32Array, index: number, value: number, 
   }).waitAsync(i32, index, value, timeoutMs);
   return r.async ? (r.value as Promise<string>) : Promise.resolve(r.value as string);
 }
+
+/** Longest blocking wait of `parkAsync` where `waitAsync` is missing (then the thread turns its event loop). */
+const NAP_MS = 4;
+
+/**
+ * A worker's park that lets its event loop run: `Atomics.waitAsync` where the engine has it; elsewhere
+ * (Firefox < 145 and Safari < 16.4 workers) a short blocking `Atomics.wait` followed by one event-loop
+ * turn — the caller parks again if there is still nothing to do. Blocks, so never call it on a main thread.
+ */
+export function parkAsync(i32: Int32Array, index: number, value: number, timeoutMs: number, turn: () => Promise<void>): Promise<unknown> {
+  if (typeof (Atomics as { waitAsync?: unknown }).waitAsync === 'function') return waitAsyncPromise(i32, index, value, timeoutMs);
+  Atomics.wait(i32, index, value, Math.min(timeoutMs, NAP_MS));
+  return turn();
+}

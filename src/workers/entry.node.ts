@@ -27,6 +27,7 @@ const host: WorkerHost = {
   onControl(handler) {
     port.on('message', (m: ControlToWorker) => handler(m));
   },
+  syncControl: true,
   pullControl() {
     const got = receiveMessageOnPort(port);
     return got ? (got.message as ControlToWorker) : undefined;

@@ -12,6 +12,12 @@ export interface WorkerHost {
   onControl(handler: (message: ControlToWorker) => void): void;
   /** Takes one waiting control message synchronously (Node's `receiveMessageOnPort`); undefined when none or unsupported. */
   pullControl(): ControlToWorker | undefined;
+  /**
+   * True when `pullControl()` can take control messages synchronously (Node). False in browsers: the loop
+   * must return to its event loop to receive them, so it never parks in a blocking `Atomics.wait` and it
+   * yields whenever main flags a waiting control message.
+   */
+  readonly syncControl: boolean;
   /** Lets timers, I/O and microtasks run, then resumes (a macrotask turn). */
   yieldToEventLoop(): Promise<void>;
   /**
