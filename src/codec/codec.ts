@@ -9,6 +9,25 @@
  * constructor does not run on the receiver. Not sent: `#private` fields (reading one on the receiver throws
  * the engine's TypeError "Cannot read private member … from an object whose class did not declare it"),
  * non-enumerable and symbol-keyed properties, and frozen/sealed state.
+ *
+ * Other rules and limits, all covered by test/unit/codec-*.test.ts:
+ * - Plain objects and class instances: own enumerable string keys, in their order; symbol keys are
+ *   skipped silently (symbol *values* are refused); a `"__proto__"` key stays an own property; null
+ *   prototypes stay null. Arrays: elements and holes (a sparse array costs its elements, not its
+ *   length); other own properties of an array are not sent.
+ * - Errors: class (built-in, or a registered class; an unregistered subclass becomes its nearest built-in
+ *   class with its `name` kept), `message`, `stack`, `cause`, `errors`, and own enumerable properties.
+ * - Binary: ArrayBuffer, every typed array (Float16Array where the platform has it) and DataView. Views on
+ *   a SharedArrayBuffer pass by reference (`EncodeHooks.sharedBuffer`); a view on part of a non-shared
+ *   buffer copies only its window unless the frame refers to that buffer elsewhere too. Resizable buffers
+ *   and length-tracking views arrive with their current, fixed length; a detached buffer arrives empty.
+ *   Subclasses of typed arrays (Node's Buffer) arrive as their built-in class.
+ * - Refused (UnsendableError with the path): functions and classes, symbols, promises, WeakMap, WeakSet,
+ *   WeakRef, FinalizationRegistry, boxed primitives, platform objects (MessagePort, streams, …), subclasses
+ *   of Array/Map/Set/Date/RegExp/ArrayBuffer, objects with a non-class prototype, unknown classes, the
+ *   workgroup's own objects (`EncodeHooks.isForbidden`), and nesting deeper than 1000 levels. Objects from
+ *   another realm (vm context, iframe) count as instances of unknown classes.
+ * - Frames use the host's byte order: they never leave the process.
  */
 import { Decoder } from './decoder.js';
 import { Encoder } from './encoder.js';

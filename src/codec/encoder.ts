@@ -441,7 +441,11 @@ export class Encoder {
     // ones, whatever their name, go with the other own enumerable properties.
     const fallback = !exact && ref === undefined;
     let flags = 0;
-    if (hiddenOwn(e, 'message')) flags |= ErrorFlag.MESSAGE;
+    // A fallback (an error class the receiver will not have) also takes a message that lives on its
+    // prototype, as DOMException's does.
+    if (hiddenOwn(e, 'message') || (fallback && !Object.prototype.propertyIsEnumerable.call(e, 'message') && typeof e.message === 'string' && e.message !== '')) {
+      flags |= ErrorFlag.MESSAGE;
+    }
     if (!Object.prototype.propertyIsEnumerable.call(e, 'stack') && typeof e.stack === 'string') flags |= ErrorFlag.STACK;
     if (hiddenOwn(e, 'cause')) flags |= ErrorFlag.CAUSE;
     if (hiddenOwn(e, 'errors')) flags |= ErrorFlag.ERRORS;

@@ -25,7 +25,7 @@ const MAX_KEPT_TEXT_SCRATCH = 1 << 20;
 const MANUAL_TEXT_MAX = 64;
 /** Short ASCII strings (keys) are looked up in a direct-mapped cache of this many entries. */
 const KEY_CACHE_SIZE = 1024;
-const KEY_CACHE_MAX_LENGTH = 24;
+const KEY_CACHE_MAX_LENGTH = 32;
 const keyCache: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
 /** Reused code-unit buffers for hand-decoded text. */
 const units16 = new Uint16Array(MANUAL_TEXT_MAX);

@@ -112,6 +112,13 @@ describe('codec errors', () => {
     expect(f.name).toBe('FieldNamedError');
   });
 
+  it('a DOMException (an error class the receiver lacks) arrives as an Error with its name and message', () => {
+    const back = roundTrip(new DOMException('stopped by the user', 'AbortError'));
+    expect(back).toBeInstanceOf(Error);
+    expect(back.name).toBe('AbortError');
+    expect(back.message).toBe('stopped by the user');
+  });
+
   it('an error with an unsendable property is refused with the path', () => {
     const e = new Error('x') as Error & { handler?: unknown };
     e.handler = () => 1;
