@@ -69,6 +69,15 @@ export class ByteReader {
     return this.#u8[this.#pos++]!;
   }
 
+  /** Unsigned 32-bit integer, little-endian. */
+  u32(): number {
+    const p = this.#pos;
+    if (p + 4 > this.#end) this.fail('unexpected end of data in a u32');
+    const u8 = this.#u8;
+    this.#pos = p + 4;
+    return (u8[p]! | (u8[p + 1]! << 8) | (u8[p + 2]! << 16) | (u8[p + 3]! << 24)) >>> 0;
+  }
+
   /** The next byte, not consumed. */
   peek(): number {
     if (this.#pos >= this.#end) this.fail('unexpected end of data');

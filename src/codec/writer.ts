@@ -113,6 +113,28 @@ export class ByteWriter {
     this.#buf[this.#pos++] = b;
   }
 
+  /** Unsigned 32-bit integer, little-endian (byte-wise: any offset). */
+  u32(n: number): void {
+    if (this.#pos + 4 > this.#limit) this.#makeRoom(4);
+    const buf = this.#buf;
+    const p = this.#pos;
+    buf[p] = n & 0xff;
+    buf[p + 1] = (n >>> 8) & 0xff;
+    buf[p + 2] = (n >>> 16) & 0xff;
+    buf[p + 3] = n >>> 24;
+    this.#pos = p + 4;
+  }
+
+  /** Float64 in host byte order (byte-wise: any offset). */
+  f64(x: number): void {
+    if (this.#pos + 8 > this.#limit) this.#makeRoom(8);
+    const buf = this.#buf;
+    const p = this.#pos;
+    f64[0] = x;
+    for (let i = 0; i < 8; i++) buf[p + i] = f64Bytes[i]!;
+    this.#pos = p + 8;
+  }
+
   /** Two bytes: a tag and a one-byte payload (the common case of a tag + small varint). */
   u8x2(a: number, b: number): void {
     if (this.#pos + 2 > this.#limit) this.#makeRoom(2);

@@ -83,6 +83,24 @@ describe('ByteWriter spill', () => {
     }
   });
 
+  it('primitive writers and readers agree at any offset', () => {
+    const w = new ByteWriter();
+    const target = new Uint8Array(new SharedArrayBuffer(64));
+    w.begin(target, 1, 64);
+    w.u32(0xdeadbeef);
+    w.f64(-1.25);
+    w.varint(2 ** 35 - 1);
+    w.u8(7);
+    const r = new ByteReader();
+    r.reset(target, 1, 1 + w.length);
+    expect(r.u32()).toBe(0xdeadbeef);
+    expect(r.f64()).toBe(-1.25);
+    expect(r.varint()).toBe(2 ** 35 - 1);
+    expect(r.u8()).toBe(7);
+    expect(r.remaining).toBe(0);
+    expect(() => r.u8()).toThrow(/unexpected end of data \(at byte 19\)/);
+  });
+
   it('truncate forgets bytes; begin rejects a bad region', () => {
     const w = new ByteWriter();
     w.begin(new Uint8Array(8), 2, 8);
