@@ -1,0 +1,128 @@
+/**
+ * Break-even job size: for busy-wait jobs of 1 µs … 1 ms, the speed-up of 2 workers over running the
+ * same jobs one after another on one thread, for every library; and the smallest job size at which
+ * 2 workers reach 1.8× (issue 7's target for isolate-workgroup: ≤ 20 µs).
+ *
+ * For each size the job count is chosen so one thread needs about `budget` ms (bounded), all jobs are
+ * dispatched at once, every result is checked, and the best of `reps` runs is kept (the machine is
+ * shared: the best run is the one least disturbed by others).
+ */
+import { spin } from '../workers/tasks.mjs';
+import { errorMessage, pick, type SuiteContext } from '../lib/context.js';
+import { checkEach, runWindowed } from '../lib/measure.js';
+import { OURS, openPool, type BenchPool } from '../lib/pools.js';
+import type { Metric, Row, SuiteOutput, Target } from '../lib/report.js';
+
+const TARGET_SPEEDUP = 1.8;
+
+function jobsFor(us: number, budgetMs: number, max: number): number {
+  return Math.max(50, Math.min(max, Math.round((budgetMs * 1000) / us)));
+}
+
+/** One thread: the same jobs, one after another, on the main thread. */
+function singleThread(us: number, count: number): number {
+  const t0 = performance.now();
+  let sum = 0;
+  for (let i = 0; i < count; i++) sum += spin(us, i);
+  const ms = performance.now() - t0;
+  if (sum !== (count * (count - 1)) / 2) throw new Error('single-thread baseline: wrong sum');
+  return ms;
+}
+
+async function pooled(pool: BenchPool, us: number, count: number): Promise<number> {
+  const t0 = performance.now();
+  const results = await runWindowed(count, count, (i) => pool.spin(us, i));
+  const ms = performance.now() - t0;
+  checkEach(`${pool.name} ${us} µs jobs`, results, (i) => i);
+  return ms;
+}
+
+/**
+ * Smallest size from which on every larger size reaches the target, interpolated on a log scale
+ * between the last size below and the first at or above it. Undefined when even the largest misses.
+ */
+export function breakEven(sizes: readonly number[], speedups: readonly (number | undefined)[], target: number): number | undefined {
+  let first = -1;
+  for (let i = sizes.length - 1; i >= 0; i--) {
+    const s = speedups[i];
+    if (s === undefined || s < target) break;
+    first = i;
+  }
+  if (first < 0) return undefined;
+  if (first === 0) return sizes[0];
+  const [x0, x1] = [sizes[first - 1]!, sizes[first]!];
+  const [y0, y1] = [speedups[first - 1] ?? 0, speedups[first]!];
+  if (y1 === y0) return x1;
+  const t = Math.min(1, Math.max(0, (target - y0) / (y1 - y0)));
+  return Math.exp(Math.log(x0) + t * (Math.log(x1) - Math.log(x0)));
+}
+
+export async function breakevenSuite(ctx: SuiteContext): Promise<SuiteOutput> {
+  const sizes = pick(ctx, [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], [2, 200]);
+  const budget = pick(ctx, 100, 10);
+  const maxJobs = pick(ctx, 40_000, 1_000);
+  const reps = pick(ctx, 3, 1);
+  const counts = sizes.map((us) => jobsFor(us, budget, maxJobs));
+
+  ctx.log('breakeven: one thread');
+  const single = sizes.map((us, k) => {
+    singleThread(us, Math.min(counts[k]!, 200)); // warm the loop
+    return Math.min(...Array.from({ length: reps }, () => singleThread(us, counts[k]!)));
+  });
+
+  const rows: Row[] = [];
+  const curves: Record<string, (number | undefined)[]> = {};
+  for (const lib of ctx.libs) {
+    ctx.log(`breakeven: ${lib}`);
+    let pool: BenchPool | undefined;
+    try {
+      pool = await openPool(lib, ctx.workers);
+      const speedups: (number | undefined)[] = [];
+      for (let k = 0; k < sizes.length; k++) {
+        const us = sizes[k]!;
+        await pooled(pool, us, Math.min(counts[k]!, 200)); // warm-up, checked
+        let best = Infinity;
+        for (let r = 0; r < reps; r++) best = Math.min(best, await pooled(pool, us, counts[k]!));
+        speedups.push(single[k]! / best);
+      }
+      curves[lib] = speedups;
+      const values: Record<string, number> = {};
+      sizes.forEach((us, k) => (values[`s${us}`] = speedups[k]!));
+      const be = breakEven(sizes, speedups, TARGET_SPEEDUP);
+      values['breakEven'] = be ?? Number.POSITIVE_INFINITY;
+      rows.push({ lib, values, checked: true });
+    } catch (e) {
+      rows.push({ lib, values: {}, checked: false, error: errorMessage(e) });
+    } finally {
+      await pool?.close().catch(() => {});
+    }
+  }
+  const label = (us: number): string => (us >= 1000 ? `${us / 1000} ms` : `${us} µs`);
+  const metrics: Metric[] = [
+    ...sizes.map((us) => ({ key: `s${us}`, label: label(us), better: 'higher' as const, digits: 2 })),
+    { key: 'breakEven', label: `${TARGET_SPEEDUP}× from (µs)`, better: 'lower', ratios: true, digits: 1 },
+  ];
+  const ours = rows.find((r) => r.lib === OURS && r.error === undefined);
+  const oursBe = ours?.values['breakEven'];
+  const targets: Target[] = [
+    {
+      issue: 7,
+      text: `2 workers reach ${TARGET_SPEEDUP}× over one thread at a job size ≤ 20 µs`,
+      value: oursBe === undefined ? 'no result' : Number.isFinite(oursBe) ? `from ${oursBe.toFixed(1)} µs` : `not reached up to ${label(sizes.at(-1)!)}`,
+      met: oursBe === undefined ? null : oursBe <= 20,
+    },
+  ];
+  return {
+    suite: 'breakeven',
+    title: `Break-even job size: speed-up of ${ctx.workers} workers over one thread, by job duration`,
+    metrics,
+    rows,
+    notes: [
+      `Busy-wait jobs of each size; per size about ${budget} ms of single-thread work (at most ${maxJobs.toLocaleString('en-US')} jobs), all dispatched at once, best of ${reps} run(s), every result checked.`,
+      `One thread = the same jobs called one after another on the main thread (${sizes.map((us, k) => `${label(us)}: ${single[k]!.toFixed(1)} ms for ${counts[k]} jobs`).join(', ')}).`,
+      `"${TARGET_SPEEDUP}× from" is the smallest job size from which on every larger size reaches ${TARGET_SPEEDUP}×, interpolated on a log scale between grid points (∞: never reached). On a 2-core machine the main thread shares the cores with the 2 workers, so 2.0× is out of reach for everyone.`,
+    ],
+    targets,
+    data: { sizesMicros: sizes, jobs: counts, singleThreadMs: single, speedups: curves },
+  };
+}

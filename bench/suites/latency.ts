@@ -1,0 +1,45 @@
+/** One job at a time: the round trip of a tiny job (dispatch -> result), p50 and p99. */
+import { errorMessage, pick, type SuiteContext } from '../lib/context.js';
+import { sample } from '../lib/measure.js';
+import { openPool, type BenchPool } from '../lib/pools.js';
+import type { Row, SuiteOutput } from '../lib/report.js';
+
+/** p50/p99 in µs of `iterations` sequential tiny jobs, each result checked. */
+export async function roundTrip(pool: BenchPool, iterations: number, warmup: number): Promise<{ p50: number; p99: number }> {
+  let i = 0;
+  const s = await sample(`${pool.name} round trip`, async () => {
+    const x = i++;
+    const r = await pool.inc(x);
+    if (r !== x + 1) throw new Error(`${pool.name}: job ${x} answered ${String(r)}, expected ${x + 1}`);
+  }, iterations, warmup);
+  return { p50: s.p50 * 1000, p99: s.p99 * 1000 };
+}
+
+export async function latencySuite(ctx: SuiteContext): Promise<SuiteOutput> {
+  const iterations = pick(ctx, 5_000, 50);
+  const warmup = pick(ctx, 500, 10);
+  const rows: Row[] = [];
+  for (const lib of ctx.libs) {
+    ctx.log(`latency: ${lib}`);
+    let pool: BenchPool | undefined;
+    try {
+      pool = await openPool(lib, ctx.workers);
+      const r = await roundTrip(pool, iterations, warmup);
+      rows.push({ lib, values: r, checked: true });
+    } catch (e) {
+      rows.push({ lib, values: {}, checked: false, error: errorMessage(e) });
+    } finally {
+      await pool?.close().catch(() => {});
+    }
+  }
+  return {
+    suite: 'latency',
+    title: `One job at a time: round trip of a tiny job, ${ctx.workers} workers`,
+    metrics: [
+      { key: 'p50', label: 'p50 (µs)', better: 'lower', ratios: true },
+      { key: 'p99', label: 'p99 (µs)', better: 'lower', ratios: true },
+    ],
+    rows,
+    notes: [`${iterations.toLocaleString('en-US')} sequential round trips after ${warmup} untimed ones; each answer checked.`],
+  };
+}
