@@ -5,8 +5,10 @@
  * msgpackr when it is installed. Every codec's round trip is checked before it is timed.
  *
  * Run: `npx tsx bench/codec.bench.ts` (add `--json` for machine-readable output, `--time=ms` per task).
- * Numbers are ns per operation; each task times a batch of operations so the timer's own cost is noise.
+ * Numbers are median ns per operation; each task times a batch of operations so the timer's own cost is
+ * noise. Nothing here asserts on time.
  */
+import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import v8 from 'node:v8';
 import { Bench } from 'tinybench';
@@ -182,18 +184,19 @@ async function main(): Promise<void> {
       void sink;
       const ns = (name: string): number => {
         const r = bench.tasks.find((t) => t.name === name)!.result;
-        return 'latency' in r ? (r.latency.mean * 1e6) / n : NaN;
+        return 'latency' in r ? (r.latency.p50 * 1e6) / n : NaN; // median batch: robust to a busy machine
       };
       rows.push({ case: c.name, codec: codec.name, bytes: length, encodeNs: ns('encode'), decodeNs: ns('decode'), roundTripNs: ns('round trip') });
     }
   }
 
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ node: process.version, rows }, null, 2));
+    console.log(JSON.stringify({ node: process.version, cpus: os.cpus().length, load: os.loadavg()[0], rows }, null, 2));
     return;
   }
   const base = new Map(rows.filter((r) => r.codec === ours.name).map((r) => [r.case, r.roundTripNs]));
-  console.log(`Node ${process.version}; ns per operation (lower is better); ratio = round trip / ours`);
+  const load = os.loadavg()[0]!.toFixed(1);
+  console.log(`Node ${process.version}, ${os.cpus().length} CPUs, load ${load}; median ns per operation (lower is better); ratio = round trip / ours`);
   console.table(
     rows.map((r) => ({
       case: r.case,
