@@ -180,7 +180,7 @@ export class ByteReader {
     if (n > this.#end - p) this.fail(`string of ${n} bytes, ${this.#end - p} left`);
     if (n <= KEY_CACHE_MAX_LENGTH && n > 0) {
       // Hash of the length, the first two and the last two bytes; the comparison below checks them all.
-      const h = (n * 0x9e3779b1) ^ (u8[p]! << 3) ^ (u8[p + (n >> 1)]! << 9) ^ (u8[p + n - 1]! << 14) ^ (u8[p + n - 2 + (n === 1 ? 1 : 0)]! << 5);
+      const h = Math.imul(n, 0x9e3779b1) ^ (u8[p]! << 3) ^ (u8[p + (n >> 1)]! << 9) ^ (u8[p + n - 1]! << 14) ^ (u8[p + n - 2 + (n === 1 ? 1 : 0)]! << 5);
       const slot = (h ^ (h >>> 12)) & (KEY_CACHE_SIZE - 1);
       const cached = keyCache[slot];
       if (cached !== undefined && cached.length === n) {
