@@ -37,6 +37,8 @@ import { ByteReader } from './reader.js';
 import { ByteWriter } from './writer.js';
 
 export { CodecError, DecodeSuspend, UnsendableError } from './errors.js';
+/** Encode hooks may throw `new Refusal("is … : how to fix")` to refuse a value; the encoder prefixes the path. */
+export { Refusal } from './paths.js';
 export type { DecodeHooks, EncodeHooks } from './hooks.js';
 export { ByteReader } from './reader.js';
 export { ByteWriter } from './writer.js';

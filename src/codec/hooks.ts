@@ -17,7 +17,8 @@ export interface EncodeHooks {
   sharedBuffer(buffer: SharedArrayBuffer): number;
   /** Optional: a short description (e.g. "an IsolateWorkgroup") for objects and functions that must never
    *  be sent (the workgroup's own objects, its proxies); undefined for everything else. Called once per
-   *  distinct object or function in the value. */
+   *  distinct object or function in the value. Like every encode hook, it may also throw a `Refusal`
+   *  (from paths.ts) with its own reason: the caller gets an UnsendableError with the path prefixed. */
   isForbidden?(value: object): string | undefined;
   /** Optional: offered the bytes of a non-shared ArrayBuffer (or of a view's window of one) of at least
    *  `bigBinaryThreshold` bytes, and of every buffer listed in `transfer` (then `bytes` covers the whole

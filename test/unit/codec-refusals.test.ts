@@ -2,7 +2,7 @@
 // value and says how to fix it; the codec stays usable afterwards.
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, UnsendableError, decodeFromBytes, encodeToBytes, encodeValue, type EncodeHooks } from '../../src/codec/codec.js';
+import { ByteWriter, Refusal, UnsendableError, decodeFromBytes, encodeToBytes, encodeValue, type EncodeHooks } from '../../src/codec/codec.js';
 
 class Workgroup {
   size = 2;
@@ -65,6 +65,18 @@ describe('codec refusals', () => {
     expect(refusal({ 'a b': { 0: f } }).path).toBe('job["a b"]["0"]');
     expect(refusal({ e: new Error('x', { cause: [f] }) }).path).toBe('job.e.cause[0]');
     expect(refusal(f, 'result').path).toBe('result');
+  });
+
+  it('a hook may refuse a value with its own reason, and gets the path prefixed', () => {
+    const released = new Float64Array(4);
+    const h: EncodeHooks = {
+      ...hooks,
+      isForbidden: (v) => {
+        if (v === released) throw new Refusal('is a Float64Array whose shared memory was already released');
+        return undefined;
+      },
+    };
+    expect(() => encodeToBytes({ data: [released] }, h, 'job')).toThrow(/^job\.data\[0\] is a Float64Array whose shared memory was already released$/);
   });
 
   it('symbol-keyed properties are skipped silently, symbol values are refused', () => {
