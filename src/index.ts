@@ -12,7 +12,7 @@ export type { CommandResult, JobResult, SharedTypedArray, TypedArrayConstructor 
 export { WorkgroupHealthConfig } from './api/config.js';
 export type { StartupPolicy, WorkgroupConfig, WorkgroupHealthConfigInit, WorkgroupLogger } from './api/config.js';
 export type { WorkgroupHealthInfo } from './api/health.js';
-export type { LatencySummary, WorkerStats, WorkgroupStats } from './api/stats.js';
+export type { LatencySummary, SharedMemoryStats, WorkerStats, WorkgroupStats } from './api/stats.js';
 export { IsolateErrorType } from './api/error-types.js';
 export type { IsolateErrorHandler, IsolateErrorInfo } from './scheduler/error-router.js';
 export {

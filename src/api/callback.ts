@@ -66,34 +66,59 @@ export class CallbackWorkgroupBase<R, A> {
     this.#factory = factory;
   }
 
-  /** Runs the job on a fresh worker; `callback` receives every `report(a)`, in order, before the result. */
+  /**
+   * Runs the job on a fresh worker; `callback` receives every `report(a)`, in order, before the result (a
+   * job reporting faster than the callback keeps up is coalesced: see docs/zero-copy.md). The promise
+   * always settles, and when it does the worker has exited. A callback that throws ends the run: the
+   * promise rejects with that error and the worker is stopped. `onError` sees every rejection first; an
+   * `onError` that throws does not change the rejection.
+   */
   async run(callback?: ((value: A) => void) | null, options: CallbackRunOptions = {}): Promise<R> {
     const site: { stack?: string } = {};
     if (options.combineStackTraces !== false) Error.captureStackTrace(site, this.run);
-    const wg = this.#factory({
-      modules: options.modules,
-      captureMainStack: false,
-      respawn: false,
-      health: { enabled: false },
-      cancelGraceMs: 0,
-      ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
-    });
+    if (callback !== undefined && callback !== null && typeof callback !== 'function') {
+      throw new TypeError(`expected the callback of run() to be a function, got ${typeof callback}`);
+    }
+    let wg: IsolateWorkgroup | undefined;
+    let callbackError: { error: unknown } | undefined;
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     try {
+      wg = this.#factory({
+        modules: options.modules,
+        captureMainStack: false,
+        respawn: false,
+        health: { enabled: false },
+        cancelGraceMs: 0,
+        ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
+      });
       await wg.launch();
-      return (await wg.dispatch(this.job, {
-        onProgress: callback ? (v) => callback(v as A) : undefined,
-        timeout: options.timeout,
-        signal: options.signal,
-      })) as R;
-    } catch (error) {
+      const onProgress = callback
+        ? (v: unknown) => {
+            if (callbackError) return;
+            try {
+              callback(v as A);
+            } catch (error) {
+              callbackError = { error };
+              stop.abort(error);
+            }
+          }
+        : undefined;
+      return (await wg.dispatch(this.job, { onProgress, timeout: options.timeout, signal })) as R;
+    } catch (caught) {
+      const error = callbackError ? callbackError.error : caught;
       if (error instanceof WorkgroupTimeoutException) {
         Object.defineProperty(error, 'operation', { value: 'CallbackWorkgroup.run' });
       }
-      if (options.combineStackTraces !== false && !(error instanceof WorkgroupTimeoutException)) combineStacks(error, site.stack);
-      options.onError?.(error, error instanceof Error ? error.stack : undefined);
+      if (options.combineStackTraces !== false && !(error instanceof WorkgroupTimeoutException) && !callbackError) combineStacks(error, site.stack);
+      try {
+        options.onError?.(error, error instanceof Error ? error.stack : undefined);
+      } catch {
+        // onError must not turn one rejection into another: the run rejects with `error`
+      }
       throw error;
     } finally {
-      await wg.shutdown();
+      await wg?.shutdown();
     }
   }
 }

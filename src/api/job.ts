@@ -3,9 +3,10 @@
  *
  * They carry no own fields, so an instance's own fields are exactly the user's data (that is what travels
  * to the worker). What a job or member can reach inside a worker — `report`, `signal`, `isolateIndex`,
- * `allocate`, `notifyHost` — comes from a runtime the worker binds to the instance in a WeakMap.
+ * `allocate`, `release`, `transfer`, `notifyHost` — comes from a runtime the worker binds to the instance.
  * Reserved names (do not use them as fields): `execute`, `report`, `signal`, `isolateIndex`, `allocate`,
- * `setup`, `handle`, `dispose`, `notifyHost`, `executeSync`, `executeAsync`, `synchronous`.
+ * `release`, `transfer`, `setup`, `handle`, `dispose`, `notifyHost`, `executeSync`, `executeAsync`,
+ * `synchronous`.
  */
 
 export type TypedArrayConstructor =
@@ -51,7 +52,9 @@ export interface WorkerRuntime {
   readonly isolateIndex: number;
   readonly signal: AbortSignal;
   report(value: unknown): void;
-  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C>;
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable;
+  release(array: ArrayBufferView): void;
+  transfer(buffers: readonly ArrayBuffer[]): void;
   notifyHost(command: unknown): Promise<unknown>;
 }
 
@@ -106,11 +109,32 @@ export abstract class WorkgroupJob<R = unknown> {
     return runtimes.get(this)?.isolateIndex ?? -1;
   }
 
-  /** Allocates a typed array on the workgroup's shared memory (zero copy when returned as the result). */
-  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
+  /**
+   * Allocates a typed array on the workgroup's shared memory: returned as the result (or put in a report),
+   * main gets the same bytes, no copy — and releases them with `wg.release(array)`. Usable with `using` for
+   * scratch arrays the job does not return.
+   */
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
     const rt = runtimes.get(this);
     if (!rt) throw outsideWorker('allocate()');
     return rt.allocate(ctor, length);
+  }
+
+  /** Gives a shared array back (one from `allocate()` on either side); sending it afterwards is refused. */
+  release(array: ArrayBufferView): void {
+    const rt = runtimes.get(this);
+    if (!rt) throw outsideWorker('release()');
+    rt.release(array);
+  }
+
+  /**
+   * Moves these non-shared ArrayBuffers to the main thread, instead of copying them, when this job's result
+   * or a report contains them: they are detached here once sent (like postMessage's transfer list).
+   */
+  transfer(...buffers: ArrayBuffer[]): void {
+    const rt = runtimes.get(this);
+    if (!rt) throw outsideWorker('transfer()');
+    rt.transfer(buffers);
   }
 }
 
@@ -156,10 +180,24 @@ export abstract class WorkgroupMember {
     return runtimes.get(this)?.isolateIndex ?? -1;
   }
 
-  /** Allocates a typed array on the workgroup's shared memory. */
-  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
+  /** Allocates a typed array on the workgroup's shared memory (see `WorkgroupJob.allocate`). */
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
     const rt = runtimes.get(this);
     if (!rt) throw outsideWorker('allocate()');
     return rt.allocate(ctor, length);
+  }
+
+  /** Gives a shared array back (see `WorkgroupJob.release`). */
+  release(array: ArrayBufferView): void {
+    const rt = runtimes.get(this);
+    if (!rt) throw outsideWorker('release()');
+    rt.release(array);
+  }
+
+  /** Moves these non-shared ArrayBuffers with call results that contain them (see `WorkgroupJob.transfer`). */
+  transfer(...buffers: ArrayBuffer[]): void {
+    const rt = runtimes.get(this);
+    if (!rt) throw outsideWorker('transfer()');
+    rt.transfer(buffers);
   }
 }

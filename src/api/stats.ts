@@ -26,12 +26,27 @@ export interface WorkerStats {
   readonly runLatency: LatencySummary;
 }
 
+/** The workgroup's shared memory (the arena behind `allocate()` and out-of-band payloads). */
+export interface SharedMemoryStats {
+  /** Bytes of live blocks, all threads (arrays not yet released, payloads in flight). */
+  readonly liveBytes: number;
+  readonly liveBlocks: number;
+  /** Bytes of shared memory usable now (it grows on demand up to `maxBytes`). */
+  readonly committedBytes: number;
+  /** `arenaMaxBytes`, metadata included. */
+  readonly maxBytes: number;
+}
+
 export interface WorkgroupStats {
   /** Jobs waiting in the shared queue and its main-thread backlog. */
   readonly queued: number;
   readonly pending: number;
   readonly workers: readonly WorkerStats[];
+  /** Read from shared counters; can be late by the allocations and frees in flight on other threads. */
+  readonly sharedMemory: SharedMemoryStats;
 }
+
+const NO_SHARED_MEMORY: SharedMemoryStats = { liveBytes: 0, liveBlocks: 0, committedBytes: 0, maxBytes: 0 };
 
 function summarize(i32: Int32Array, base: number): LatencySummary {
   let count = 0;
@@ -55,7 +70,7 @@ function summarize(i32: Int32Array, base: number): LatencySummary {
 
 export function readStats(core: WorkgroupCore): WorkgroupStats {
   const workers: WorkerStats[] = [];
-  if (!core.launched) return { queued: 0, pending: core.pendingCount, workers };
+  if (!core.launched) return { queued: 0, pending: core.pendingCount, workers, sharedMemory: NO_SHARED_MEMORY };
   const i32 = new Int32Array(core.pool);
   for (const ws of core.workers()) {
     if (!ws.live) continue;
@@ -74,5 +89,7 @@ export function readStats(core: WorkgroupCore): WorkgroupStats {
       runLatency: summarize(i32, cb + CB_RUN_HIST),
     });
   }
-  return { queued: core.queuedCount, pending: core.pendingCount, workers };
+  const a = core.arena.stats();
+  const sharedMemory = { liveBytes: a.liveBytes, liveBlocks: a.liveBlocks, committedBytes: a.committedBytes, maxBytes: a.maxBytes };
+  return { queued: core.queuedCount, pending: core.pendingCount, workers, sharedMemory };
 }

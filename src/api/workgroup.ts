@@ -12,6 +12,7 @@ import { WorkgroupException, WorkgroupMemberNotFoundException } from './errors.j
 import type { CommandResult, JobResult, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember, WorkerCommand } from './job.js';
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
+import { disposable, releaseView } from '../shared/arena-views.js';
 
 export type { WorkgroupState };
 
@@ -209,16 +210,25 @@ export class IsolateWorkgroup {
 
   // ------------------------------------------------------------------ shared memory
 
-  /** A typed array on the workgroup's shared memory: put it in a job, the worker reads the same bytes. */
-  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
+  /**
+   * A typed array on the workgroup's shared memory: put it in a job (or a command), the worker reads and
+   * writes the same bytes, no copy. Give it back with `release(array)`, or declare it with `using`
+   * (`using data = wg.allocate(Float64Array, n)`). Throws RangeError (`ArenaExhaustedError`) when the
+   * shared memory (`arenaMaxBytes`) is full. Lifetime rules: docs/zero-copy.md.
+   */
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
     if (!this.#core.launched) throw new WorkgroupException('allocate() needs the shared memory that launch() creates: call launch() first');
-    return this.#core.arena.allocArray(ctor, length) as unknown as SharedTypedArray<C>;
+    const arena = this.#core.arena;
+    return disposable(arena, arena.allocArray(ctor, length)) as unknown as SharedTypedArray<C> & Disposable;
   }
 
-  /** Gives an array from `allocate()` (or a job's `this.allocate()`) back to the workgroup. */
+  /**
+   * Gives a shared array back: one from `allocate()`, or one a job allocated and returned. Release it
+   * once, after every job that uses it has settled; sending it afterwards is refused.
+   */
   release(array: ArrayBufferView): void {
     if (!this.#core.launched) throw new WorkgroupException('release() before launch(): nothing was allocated');
-    this.#core.arena.release(array);
+    releaseView(this.#core.arena, array);
   }
 
   // ------------------------------------------------------------------ errors

@@ -64,6 +64,7 @@ import { MainCodec } from './main-codec.js';
 import type { Pending } from './pending.js';
 import type { Platform } from './platform.js';
 import { WorkerSlot } from './worker-slot.js';
+import { detachUnsent, leakOptions, pickTransferTarget, transferSet } from './payloads.js';
 
 export type WorkgroupState = 'idle' | 'active' | 'disposed';
 
@@ -207,8 +208,9 @@ export class WorkgroupCore {
     this.#i32 = new Int32Array(this.#pool);
     this.#queue = new JobQueueProducer(this.#pool);
     this.#queueIds = new Int32Array(c.queueCapacity);
-    this.#arena = new Arena(createArenaBuffer({ initialBytes: c.arenaInitialBytes, maxBytes: c.arenaMaxBytes, maxOwners: c.maxWorkers + 1 }), 0);
-    this.#codec = new MainCodec(this.#pool, this.#arena.sab);
+    this.#arena = new Arena(createArenaBuffer({ initialBytes: c.arenaInitialBytes, maxBytes: c.arenaMaxBytes, maxOwners: c.maxWorkers + 1 }), 0, leakOptions(c));
+    this.#codec = new MainCodec(this.#pool, this.#arena);
+    this.#codec.outOfBand.awaitInbox = (slot) => this.#pullControl(slot);
     this.#codec.introduce = (id, buffer) => {
       for (const w of this.#workers.values()) {
         if (!w.live) continue;
@@ -433,10 +435,16 @@ export class WorkgroupCore {
       return Promise.reject(new TypeError(`dispatch() expects a WorkgroupJob instance (an object with an execute() method), got ${describeValue(job)}`));
     }
     let target: WorkerSlot | undefined;
+    const transfer = options?.transfer === undefined ? undefined : transferSet(options.transfer);
+    if (transfer instanceof Error) return Promise.reject(transfer);
     if (isolate !== -1) {
       const t = this.resolveIndex(isolate);
       if (t instanceof Error) return Promise.reject(t);
       target = t;
+    } else if (transfer) {
+      // A transferred buffer can move to one thread only: the job is placed now, not queued for any worker.
+      target = pickTransferTarget(this.#workers.values());
+      if (!target) return Promise.reject(new WorkgroupMemberDeadException(-1, 'no live worker can take a job with `transfer`'));
     } else if (this.config.maxQueue !== Infinity && this.queuedCount >= this.config.maxQueue) {
       return Promise.reject(new WorkgroupQueueFullException(`the job queue is full (maxQueue ${this.config.maxQueue}): wait for jobs to finish or raise \`maxQueue\``));
     }
@@ -463,15 +471,22 @@ export class WorkgroupCore {
       arena: undefined,
       cleanup: undefined,
       cancelled: false,
+      blobs: undefined,
+      chain: undefined,
     };
+    const oob = this.#codec.outOfBand;
+    oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
     try {
-      if (target) this.#sendToLane(target, p, REC_JOB, [id, 0], job, 'job', true);
+      if (transfer) this.#sendWithTransfer(target!, p, job, transfer);
+      else if (target) this.#sendToLane(target, p, REC_JOB, [id, 0], job, 'job', true);
       else this.#enqueue(p, job);
     } catch (e) {
+      oob.abandon();
       const nested = !retried && e instanceof UnsendableError ? this.#loadNestedClasses(job) : undefined;
       if (nested) return nested.then(() => this.#dispatchNow(job, options, site, true));
       return Promise.reject(this.#sendError(e));
     }
+    p.blobs = oob.takeBlocks();
     this.#pending.set(id, p);
     this.#armCancellation(p, signal, options?.timeout, 'dispatch');
     this.#scheduleKick();
@@ -805,9 +820,10 @@ export class WorkgroupCore {
         const p = this.#pending.get(id);
         if (!p || p.cancelled) {
           if (p && type !== REC_PROGRESS) this.#forget(p);
+          this.#decodeThen(ws, u8, off + (type === REC_ERR ? 8 : 4), off + len, ignore); // frees its out-of-band payloads
           return; // a late answer to something already settled: ignored
         }
-        if (type === REC_OK) {
+        if (type === REC_OK && p.chain === undefined) {
           // Hot path: decode in place and settle, no closure.
           let value: unknown;
           try {
@@ -822,7 +838,7 @@ export class WorkgroupCore {
         }
         const start = off + (type === REC_ERR ? 8 : 4);
         const origin = type === REC_ERR ? readWord(u8, off + 4) : 0;
-        this.#decodeThen(ws, u8, start, off + len, (value, failed) => {
+        this.#decodeInOrder(p, ws, u8, start, off + len, (value, failed) => {
           if (failed) {
             this.#settleErr(p, new InvalidWorkgroupResponseException(`could not decode the answer of worker #${ws.index}: ${(value as Error)?.message}`, { cause: value }), true, 'communication', ws);
           } else if (type === REC_OK) this.#settleOk(p, value);
@@ -893,6 +909,88 @@ export class WorkgroupCore {
     then(value, false);
   }
 
+  /**
+   * Decodes a record of `p` in arrival order: once one of its records had to wait (a module import, a
+   * transferred buffer still on its way), the later ones — progress, then the result — queue behind it.
+   */
+  #decodeInOrder(p: Pending, ws: WorkerSlot, u8: Uint8Array, start: number, end: number, then: (value: unknown, failed: boolean) => void): void {
+    const codec = this.#codec;
+    let chain: Promise<void>;
+    if (p.chain === undefined) {
+      let value: unknown;
+      try {
+        value = codec.decode(u8, start, end, ws.slot);
+      } catch (e) {
+        if (!(e instanceof DecodeSuspend)) return then(e, true);
+        chain = codec.decodeAsync(u8.slice(start, end), ws.slot).then(
+          (v) => then(v, false),
+          (err) => then(err, true),
+        );
+        p.chain = chain;
+        void chain.then(() => {
+          if (p.chain === chain) p.chain = undefined;
+        });
+        return;
+      }
+      return then(value, false);
+    }
+    const copy = u8.slice(start, end);
+    chain = p.chain.then(() =>
+      codec.decodeAsync(copy, ws.slot).then(
+        (v) => then(v, false),
+        (err) => then(err, true),
+      ),
+    );
+    p.chain = chain;
+    void chain.then(() => {
+      if (p.chain === chain) p.chain = undefined;
+    });
+  }
+
+  /**
+   * Inside a decode: takes a worker's waiting control messages now (Node: receiveMessageOnPort), so that a
+   * transferred buffer the frame names is there. Buffer messages apply at once; the others run right after
+   * (they may decode, and a decode is in progress).
+   */
+  #pullControl(slot: number): undefined {
+    const ws = this.#bySlot[slot];
+    const handle = ws?.handle;
+    if (!ws || handle?.pull === undefined) return undefined;
+    for (let m = handle.pull(); m !== undefined; m = handle.pull()) {
+      const msg = m;
+      if (msg.type === 'transfer' || msg.type === 'sab') this.#onControl(ws, msg);
+      else queueMicrotask(() => this.#onControl(ws, msg));
+    }
+    return undefined;
+  }
+
+  /**
+   * A job with `transfer`: encoded aside, its transferred buffers posted to the worker's control port (which
+   * detaches them) before the frame that names them is published through the worker's lane.
+   */
+  #sendWithTransfer(ws: WorkerSlot, p: Pending, job: unknown, transfer: ReadonlySet<ArrayBuffer>): void {
+    const codec = this.#codec;
+    const w = codec.writer;
+    codec.encodeHooks.transfer = transfer;
+    try {
+      w.beginScratch();
+      encodeValue(w, job, codec.encodeHooks, 'job');
+    } finally {
+      codec.encodeHooks.transfer = undefined;
+    }
+    const body = w.bytes();
+    const bytes = new Uint8Array(16 + body.length);
+    this.#writeHead(bytes, 0, [p.id, 0], true);
+    bytes.set(body, 16);
+    const moved = codec.outOfBand.takeTransfers() ?? [];
+    for (const t of moved) ws.handle?.post({ type: 'transfer', id: t.id, buffer: t.buffer }, [t.buffer]);
+    detachUnsent(transfer, new Set(moved.map((t) => t.buffer)));
+    p.worker = ws;
+    ws.laneWork.add(p.id);
+    ws.backlog.push({ type: REC_JOB, bytes });
+    this.#flushLane(ws);
+  }
+
   #forget(p: Pending): void {
     this.#pending.delete(p.id);
     this.#release(p);
@@ -902,6 +1000,11 @@ export class WorkgroupCore {
   #release(p: Pending): void {
     p.cleanup?.();
     p.cleanup = undefined;
+    if (p.blobs) {
+      // Out-of-band copies of its frame that no worker decoded (cancelled while queued, worker gone).
+      for (const h of p.blobs) this.#codec.outOfBand.freeIfStillLive(h);
+      p.blobs = undefined;
+    }
     if (p.arena) {
       try {
         this.#arena.free(p.arena);
@@ -1084,12 +1187,17 @@ export class WorkgroupCore {
     const p: Pending = {
       id, kind: 'invoke', resolve, reject, site, onProgress: undefined, memberId, worker: undefined,
       queuePos: -1, bytes: undefined, backlogOff: -1, backlogLen: 0, arena: undefined, cleanup: undefined, cancelled: false,
+      blobs: undefined, chain: undefined,
     };
+    const oob = this.#codec.outOfBand;
+    oob.takeBlocks();
     try {
       this.#sendToLane(rec.worker, p, REC_INVOKE, [id, memberId], command, 'command', false);
     } catch (e) {
+      oob.abandon();
       return Promise.reject(this.#sendError(e));
     }
+    p.blobs = oob.takeBlocks();
     rec.invokes.add(id);
     this.#pending.set(id, p);
     this.#armCancellation(p, options?.signal, options?.timeout, 'invoke');
@@ -1205,6 +1313,7 @@ export class WorkgroupCore {
         this.#codec.addWorkerBuffer(ws.slot, m.id, m.buffer);
         return;
       case 'transfer':
+        this.#codec.outOfBand.receive(ws.slot, m.id, m.buffer);
         return;
     }
   }
@@ -1350,6 +1459,7 @@ export class WorkgroupCore {
     // 5. Its arena blocks.
     try {
       this.#arena?.reclaimOwner(ws.slot + 1);
+      this.#codec?.forgetWorker(ws.slot);
     } catch (e) {
       this.config.logger.warn?.(`isolate-workgroup: could not reclaim the arena blocks of worker #${index}`, e);
     }
@@ -1401,6 +1511,8 @@ export class WorkgroupCore {
     return false;
   }
 }
+
+function ignore(): void {}
 
 function abortError(signal: AbortSignal, what: string): Error {
   const reason: unknown = signal.reason;

@@ -1,8 +1,12 @@
 /**
  * The main thread's side of the codec: which classes it can send (class registry + shared class table),
  * which SharedArrayBuffers the workers know (introduced once over the control channel, then referenced by
- * id), and which objects are never sendable (the workgroup's own).
+ * id), which objects are never sendable (the workgroup's own, arena arrays already released), and big
+ * non-shared binary payloads, which travel out of band (`OutOfBand`: an arena copy, or a transfer).
  */
+import type { Arena } from '../memory/arena.js';
+import { refuseReleased } from '../shared/arena-views.js';
+import { BIG_BINARY_THRESHOLD, OutOfBand } from '../shared/out-of-band.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
 import { decodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
@@ -35,22 +39,43 @@ export class MainCodec {
   introduce: (id: number, buffer: SharedArrayBuffer) => void = () => {};
   /** The slot whose frame is being decoded (for worker-created buffer ids). */
   decodingSlot = -1;
+  /** Big non-shared binary payloads: arena copies and transfers, both directions. */
+  readonly outOfBand: OutOfBand;
   readonly encodeHooks: EncodeHooks;
   readonly decodeHooks: DecodeHooks;
 
-  constructor(pool: SharedArrayBuffer, arena: SharedArrayBuffer) {
+  constructor(pool: SharedArrayBuffer, arena: Arena) {
     this.#table = new ClassTableWriter(pool);
-    this.#bufferIds.set(arena, ARENA_BUFFER_ID);
-    this.#buffers.set(ARENA_BUFFER_ID, arena);
+    this.#bufferIds.set(arena.sab, ARENA_BUFFER_ID);
+    this.#buffers.set(ARENA_BUFFER_ID, arena.sab);
+    const oob = new OutOfBand(arena);
+    this.outOfBand = oob;
+    const arenaSab = arena.sab;
     this.encodeHooks = {
       classRef: (ctor) => this.#classRef(ctor),
       sharedBuffer: (buffer) => this.#bufferId(buffer),
-      isForbidden: (value) => forbidden.get(value),
+      isForbidden: (value) => {
+        const own = forbidden.get(value);
+        if (own === undefined && ArrayBuffer.isView(value) && value.buffer === arenaSab) refuseReleased(arena, value);
+        return own;
+      },
+      bigBinary: (bytes, transfer) => oob.offer(bytes, transfer),
+      discardBigBinary: (handle) => oob.discard(handle),
+      bigBinaryThreshold: BIG_BINARY_THRESHOLD,
+      transfer: undefined,
     };
     this.decodeHooks = {
       classByRef: (ref) => this.#classByRef(ref),
       sharedBuffer: (id) => this.#bufferById(id),
+      bigBinary: (handle, byteLength) => oob.take(this.decodingSlot, handle, byteLength),
     };
+  }
+
+  /** Forgets what a worker slot that is gone introduced or transferred (a new worker reuses its ids). */
+  forgetWorker(slot: number): void {
+    const prefix = `${slot}:`;
+    for (const key of this.#workerBuffers.keys()) if (key.startsWith(prefix)) this.#workerBuffers.delete(key);
+    this.outOfBand.forgetSource(slot);
   }
 
   /** Every buffer introduced so far (for workers that start later). */
@@ -114,11 +139,21 @@ export class MainCodec {
     this.#bufferWaiters.delete(key);
   }
 
-  /** Decodes one value. May throw DecodeSuspend. */
+  /** Decodes one value. May throw DecodeSuspend (then nothing out of band was consumed). */
   decode(u8: Uint8Array, start: number, end: number, slot: number): unknown {
     this.decodingSlot = slot;
     this.reader.reset(u8, start, end);
-    return decodeValue(this.reader, this.decodeHooks);
+    const oob = this.outOfBand;
+    oob.beginDecode();
+    let value: unknown;
+    try {
+      value = decodeValue(this.reader, this.decodeHooks);
+    } catch (e) {
+      oob.endDecode(!(e instanceof DecodeSuspend));
+      throw e;
+    }
+    oob.endDecode(true);
+    return value;
   }
 
   /** Decodes a private copy, awaiting module imports or buffer introductions. */

@@ -31,4 +31,9 @@ export interface Pending {
   cleanup: (() => void) | undefined;
   /** Set once cancelled while running: its late result is dropped. */
   cancelled: boolean;
+  /** Arena blocks holding out-of-band copies of its frame's big binary payloads (see shared/out-of-band.ts):
+   *  the worker frees them when it decodes the frame; main frees what is still live when the work settles. */
+  blobs: ArenaHandle[] | undefined;
+  /** Set while one of its records waits to be decoded: later records queue behind it (progress order). */
+  chain: Promise<void> | undefined;
 }

@@ -16,6 +16,9 @@ export interface WorkerHandle {
   /** Keeps the process alive while this worker holds outstanding work (no-op in browsers). */
   ref(): void;
   unref(): void;
+  /** Takes one waiting control message synchronously, bypassing the event loop (Node's
+   *  `receiveMessageOnPort`); absent where the platform cannot. */
+  pull?(): ControlToMain | undefined;
   /** Stops the thread; resolves once it has exited. */
   terminate(): Promise<void>;
 }

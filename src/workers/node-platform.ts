@@ -4,7 +4,7 @@
  * and ref/unref so that outstanding work keeps the process alive and an idle workgroup does not.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { ControlToMain } from '../ring/protocol.js';
 import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../scheduler/platform.js';
 import { hasWaitAsync } from '../ring/wait.js';
@@ -51,6 +51,11 @@ export const nodePlatform: Platform = {
     return {
       post(message, transfer) {
         port1.postMessage(message, transfer ?? []);
+      },
+      pull() {
+        if (exited) return undefined;
+        const got = receiveMessageOnPort(port1);
+        return got === undefined ? undefined : (got.message as ControlToMain);
       },
       ref() {
         if (!refd) {

@@ -1,7 +1,10 @@
 /**
  * The worker's side of the codec: class lookup through the shared class table and the worker's own module
- * registry, SharedArrayBuffers introduced by main, and writing framed records into the result ring.
+ * registry, SharedArrayBuffers introduced by main, big non-shared binary payloads out of band (an arena
+ * copy or a transfer, see shared/out-of-band.ts), and writing framed records into the result ring.
  */
+import { refuseReleased } from '../shared/arena-views.js';
+import { BIG_BINARY_THRESHOLD, OutOfBand } from '../shared/out-of-band.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
 import { decodeValue, encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
@@ -24,6 +27,8 @@ export class WorkerCodec {
   readonly #byNumber: (Function | undefined)[] = [];
   /** Called when a SharedArrayBuffer id is unknown: pull control messages; returns a promise when it must wait. */
   readonly #awaitBuffer: (id: number) => Promise<unknown> | undefined;
+  /** Big non-shared binary payloads (source 0: main is the only sender a worker hears from). */
+  readonly outOfBand: OutOfBand;
   readonly encodeHooks: EncodeHooks;
   readonly decodeHooks: DecodeHooks;
 
@@ -31,13 +36,26 @@ export class WorkerCodec {
     this.#table = new ClassTableReader(pool);
     this.#awaitBuffer = awaitBuffer;
     this.addBuffer(ARENA_BUFFER_ID, arena.sab);
+    const oob = new OutOfBand(arena);
+    oob.awaitInbox = () => awaitBuffer(0);
+    this.outOfBand = oob;
+    const arenaSab = arena.sab;
     this.encodeHooks = {
       classRef: (ctor) => this.registry.idOf(ctor),
       sharedBuffer: (buffer) => this.#bufferId(buffer),
+      isForbidden: (value) => {
+        if (ArrayBuffer.isView(value) && value.buffer === arenaSab) refuseReleased(arena, value);
+        return undefined;
+      },
+      bigBinary: (bytes, transfer) => oob.offer(bytes, transfer),
+      discardBigBinary: (handle) => oob.discard(handle),
+      bigBinaryThreshold: BIG_BINARY_THRESHOLD,
+      transfer: undefined,
     };
     this.decodeHooks = {
       classByRef: (ref) => this.#classByRef(ref),
       sharedBuffer: (id) => this.#bufferById(id),
+      bigBinary: (handle, byteLength) => oob.take(0, handle, byteLength),
     };
   }
 
@@ -91,10 +109,21 @@ export class WorkerCodec {
     throw new Error(`module ${url} does not export a class named ${name}`);
   }
 
-  /** Decodes one value from `u8[start..end)`. May throw DecodeSuspend (copy the bytes, await, retry). */
+  /** Decodes one value from `u8[start..end)`. May throw DecodeSuspend (copy the bytes, await, retry);
+   *  then nothing out of band was consumed. */
   decode(u8: Uint8Array, start: number, end: number): unknown {
     this.reader.reset(u8, start, end);
-    return decodeValue(this.reader, this.decodeHooks);
+    const oob = this.outOfBand;
+    oob.beginDecode();
+    let value: unknown;
+    try {
+      value = decodeValue(this.reader, this.decodeHooks);
+    } catch (e) {
+      oob.endDecode(!(e instanceof DecodeSuspend));
+      throw e;
+    }
+    oob.endDecode(true);
+    return value;
   }
 
   /** Decodes, awaiting module imports or buffer introductions as often as needed. */

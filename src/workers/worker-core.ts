@@ -62,7 +62,9 @@ import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
 import { SpinBudget, parkAsync, spinPause } from '../ring/wait.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import type { WorkerHost } from './host.js';
-import { WorkerCodec, readF64, readWord } from './worker-codec.js';
+import { WorkerCodec, readF64, readWord, writeWords } from './worker-codec.js';
+import { disposable, releaseView } from '../shared/arena-views.js';
+import { REC_SPILL } from '../ring/protocol.js';
 import { bindRuntime, unbindRuntime, type SharedTypedArray, type TypedArrayConstructor, type WorkerRuntime } from '../api/job.js';
 import { HistogramWriter } from './stats-writer.js';
 import { enterModuleImport, leaveModuleImport } from '../shared/worker-flag.js';
@@ -86,6 +88,10 @@ class Running implements WorkerRuntime {
   readonly #core: WorkerCore;
   controller: AbortController | undefined = undefined;
   done = false;
+  /** Buffers `transfer()` marked: moved, not copied, when a record of this job contains them. */
+  transfers: Set<ArrayBuffer> | undefined = undefined;
+  /** The latest report waiting for room in the result ring (encoded record), see `report`. */
+  coalesced: Uint8Array | undefined = undefined;
 
   constructor(core: WorkerCore, id: number, runSlot: number) {
     this.#core = core;
@@ -106,14 +112,43 @@ class Running implements WorkerRuntime {
     this.#core.report(this, value);
   }
 
-  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
     return this.#core.allocate(ctor, length);
+  }
+
+  release(array: ArrayBufferView): void {
+    this.#core.release(array);
+  }
+
+  transfer(buffers: readonly ArrayBuffer[]): void {
+    this.transfers = addTransfers(this.transfers, buffers);
   }
 
   notifyHost(command: unknown): Promise<unknown> {
     return this.#core.notifyHost(command, 0);
   }
 }
+
+/** Checks `transfer(...)` arguments (non-shared, not detached ArrayBuffers) and adds them to `set`. */
+function addTransfers(set: Set<ArrayBuffer> | undefined, buffers: readonly ArrayBuffer[]): Set<ArrayBuffer> {
+  const out = set ?? new Set<ArrayBuffer>();
+  for (let i = 0; i < buffers.length; i++) {
+    const b: unknown = buffers[i];
+    if (!(b instanceof ArrayBuffer)) {
+      const what = b instanceof SharedArrayBuffer ? 'a SharedArrayBuffer (shared memory is passed by reference already)' : ArrayBuffer.isView(b) ? `a ${b.constructor.name} (pass its .buffer)` : typeof b;
+      throw new TypeError(`expected the arguments of transfer() to be non-shared ArrayBuffers, got ${what} at position ${i}`);
+    }
+    out.add(b);
+  }
+  return out;
+}
+
+/**
+ * A report goes the coalescing way when the result ring has less than this part of its capacity free:
+ * progress never takes the last quarter of the ring, which stays for results.
+ */
+const REPORT_HEADROOM_DIVISOR = 4;
+const ID_PLACEHOLDER = new Uint8Array(4);
 
 /**
  * Browsers (no synchronous control pull, `WorkerHost.syncControl` false): after main flags a control
@@ -129,6 +164,8 @@ interface MemberEntry {
     handle(command: unknown): unknown;
     dispose?(): unknown;
   };
+  /** Buffers the member's `transfer()` marked for its call results. */
+  readonly transfers: Set<ArrayBuffer>;
 }
 
 interface NotifyWaiter {
@@ -361,7 +398,23 @@ export class WorkerCore {
 
   /** Starts tracking a job or call; takes a shared running word when one is free (always for queue jobs). */
   #begin(id: number): Running {
-    const r = this.#slotsUsed < MAX_CONCURRENCY ? this.#slots.indexOf(undefined) : -1;
+    let r = -1;
+    if (this.#slotsUsed < MAX_CONCURRENCY) {
+      // A word freed since the last publish still names a job whose result is written but not published:
+      // overwriting it would leave that job neither delivered nor listed as running if the thread died now
+      // (crash recovery would never settle it). Take another free word; publish first when none is left.
+      const slots = this.#slots;
+      for (let k = 0; k < MAX_CONCURRENCY; k++) {
+        if (slots[k] === undefined && !this.#toClear.includes(k)) {
+          r = k;
+          break;
+        }
+      }
+      if (r < 0) {
+        this.#flush();
+        r = slots.indexOf(undefined);
+      }
+    }
     const running = new Running(this, id, r);
     this.#runningCount++;
     if (r >= 0) {
@@ -378,8 +431,13 @@ export class WorkerCore {
   }
 
   /** @internal */
-  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> {
-    return this.#arena.allocArray(ctor, length) as unknown as SharedTypedArray<C>;
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
+    return disposable(this.#arena, this.#arena.allocArray(ctor, length)) as unknown as SharedTypedArray<C> & Disposable;
+  }
+
+  /** @internal */
+  release(array: ArrayBufferView): void {
+    releaseView(this.#arena, array);
   }
 
   #takeQueued(): void {
@@ -476,9 +534,10 @@ export class WorkerCore {
     running.done = true;
     const id = running.id;
     this.#hist.run(performance.now() - running.started);
+    if (running.coalesced !== undefined) this.#writeCoalesced(running, true); // the last report, before the result
     if (ok) {
       try {
-        this.#write(REC_OK, [id], value, 'result');
+        this.#write(REC_OK, [id], value, 'result', running.transfers);
       } catch (e) {
         ok = false;
         origin |= ORIGIN_FLAG_INTERNAL;
@@ -501,16 +560,112 @@ export class WorkerCore {
     }
   }
 
-  #write(type: number, words: readonly number[], value: unknown, root: string): void {
-    this.#codec.writeRecord(this.#results, this.#arena, type, words, value, root, this.#waitForSpace);
+  #write(type: number, words: readonly number[], value: unknown, root: string, transfer?: ReadonlySet<ArrayBuffer>): void {
+    const codec = this.#codec;
+    if (transfer !== undefined) codec.encodeHooks.transfer = transfer;
+    try {
+      codec.writeRecord(this.#results, this.#arena, type, words, value, root, this.#waitForSpace);
+    } catch (e) {
+      codec.outOfBand.abandon();
+      throw e;
+    } finally {
+      if (transfer !== undefined) codec.encodeHooks.transfer = undefined;
+    }
+    this.#sendOutOfBand(transfer);
     this.#dirty = true;
   }
 
-  /** @internal */
+  /**
+   * After a record is written (not yet published): posts the buffers it transfers — before main can see
+   * the record — and leaves its arena copies to the record (main frees them when it decodes it).
+   */
+  #sendOutOfBand(transfer: Set<ArrayBuffer> | ReadonlySet<ArrayBuffer> | undefined): void {
+    const oob = this.#codec.outOfBand;
+    oob.takeBlocks();
+    const moved = oob.takeTransfers();
+    if (moved === undefined) return;
+    for (const t of moved) {
+      this.#host.post({ type: 'transfer', id: t.id, buffer: t.buffer }, [t.buffer]);
+      (transfer as Set<ArrayBuffer> | undefined)?.delete(t.buffer);
+    }
+  }
+
+  /**
+   * `this.report(value)`. In order, before the result, published at once — and never slowing the job
+   * down: while the result ring is short of room (main is not keeping up) a report is encoded aside and
+   * only the latest one waits (older waiting ones are dropped, "coalesced"); it goes out when room
+   * appears at a later report, or at the latest just before the result. A report whose value has
+   * out-of-band parts (big binary payloads) is never dropped: it waits for room instead.
+   */
   report(running: Running, value: unknown): void {
     if (running.done) return; // the job already finished
-    this.#write(REC_PROGRESS, [running.id], value, 'progress');
-    this.#flush(); // progress is published at once, so it arrives while a long job still runs
+    const results = this.#results;
+    if (running.coalesced !== undefined && !this.#writeCoalesced(running, false)) {
+      this.#coalesce(running, value);
+      return;
+    }
+    if (results.free < results.capacity / REPORT_HEADROOM_DIVISOR) {
+      this.#coalesce(running, value);
+      return;
+    }
+    this.#write(REC_PROGRESS, [running.id], value, 'progress', running.transfers);
+    this.#publishProgress();
+  }
+
+  /**
+   * Publishes a report at once (so it arrives while a long job still runs), at the cost of one store
+   * while main has not drained this ring since the last one: the dirty bit still set means main will read
+   * the ring after it takes the bit, so it sees this record too (the store comes before the bit's load).
+   * The full `#flush` (bit, results word, wake-up) runs only when the bit is clear.
+   */
+  #publishProgress(): void {
+    this.#results.publish();
+    const slot = this.#init.slot;
+    if ((Atomics.load(this.#i32, POOL_DIRTY_MASK_I32 + (slot >> 5)) & (1 << (slot & 31))) !== 0) return;
+    this.#flush();
+  }
+
+  /** Encodes a report aside as the one waiting for room (replacing an older waiting one). */
+  #coalesce(running: Running, value: unknown): void {
+    const codec = this.#codec;
+    const w = codec.writer;
+    const hooks = codec.encodeHooks;
+    if (running.transfers !== undefined) hooks.transfer = running.transfers;
+    try {
+      w.beginScratch();
+      w.raw(ID_PLACEHOLDER);
+      encodeValue(w, value, hooks, 'progress');
+    } finally {
+      hooks.transfer = undefined;
+    }
+    const oob = codec.outOfBand;
+    const blocks = oob.takeBlocks();
+    const moved = oob.takeTransfers();
+    if (blocks !== undefined || moved !== undefined || w.length > this.#results.maxPayload) {
+      // Out-of-band parts, or too big for one record: never dropped — written now, waiting for room.
+      for (const h of blocks ?? []) oob.freeQuietly(h);
+      if (running.coalesced !== undefined) this.#writeCoalesced(running, true);
+      this.#write(REC_PROGRESS, [running.id], value, 'progress', running.transfers);
+      this.#flush();
+      return;
+    }
+    const record = w.bytes().slice();
+    writeWords(record, 0, [running.id]);
+    running.coalesced = record;
+  }
+
+  /** Writes the waiting report of `running`; with `wait`, waits for room. False when there was none. */
+  #writeCoalesced(running: Running, wait: boolean): boolean {
+    const record = running.coalesced!;
+    const results = this.#results;
+    while (!results.tryWrite(REC_PROGRESS, record)) {
+      if (!wait) return false;
+      this.#waitForSpace(record.length + 16);
+    }
+    running.coalesced = undefined;
+    this.#dirty = true;
+    this.#publishProgress();
+    return true;
   }
 
   /** @internal */
@@ -562,8 +717,19 @@ export class WorkerCore {
 
   // ---------------------------------------------------------------- direct ring
 
-  #handleDirect(type: number, off: number, len: number): void {
-    const u8 = this.#direct.u8;
+  #handleDirect(type: number, off: number, len: number, u8: Uint8Array = this.#direct.u8): void {
+    if (type === REC_SPILL) {
+      // A record too big for the ring (main's lane backlog put it in the arena): read it there, then free.
+      const handle = { offset: readWord(u8, off + 4) | 0, generation: readWord(u8, off + 8) | 0 };
+      const total = readWord(u8, off + 12);
+      const view = this.#arena.viewOf(handle, total);
+      try {
+        this.#handleDirect(readWord(u8, off), 0, total, view);
+      } finally {
+        this.#arena.free(handle);
+      }
+      return;
+    }
     if (type === REC_JOB) {
       const id = readWord(u8, off);
       const enqueued = readF64(u8, off + 8);
@@ -616,6 +782,7 @@ export class WorkerCore {
       this.#finish(r, ORIGIN_INSTANCE | ORIGIN_FLAG_INTERNAL, new Error(`member ${memberId} is not registered on this worker`), false);
       return;
     }
+    r.transfers = member.transfers;
     let out: unknown;
     try {
       out = member.instance.handle(command);
@@ -662,12 +829,29 @@ export class WorkerCore {
 
   // ---------------------------------------------------------------- control plane
 
+  /** Control messages pulled inside a decode and not applied there (see #awaitBuffer). */
+  readonly #deferredControl: ControlToWorker[] = [];
+
   #pullControl(): void {
+    while (this.#deferredControl.length > 0) this.#onControl(this.#deferredControl.shift()!);
     for (let m = this.#host.pullControl(); m; m = this.#host.pullControl()) this.#onControl(m);
   }
 
+  /**
+   * Inside a decode, a frame names a SharedArrayBuffer or a transferred buffer not seen yet: take the
+   * waiting control messages now. Buffer messages apply at once; the others (they may decode, and a
+   * decode is in progress) wait for the next turn, which the CMD_CONTROL bit asks for.
+   */
   #awaitBuffer(_id: number): Promise<unknown> | undefined {
-    this.#pullControl();
+    let deferred = false;
+    for (let m = this.#host.pullControl(); m; m = this.#host.pullControl()) {
+      if (m.type === 'sab' || m.type === 'transfer') this.#onControl(m);
+      else {
+        this.#deferredControl.push(m);
+        deferred = true;
+      }
+    }
+    if (deferred) Atomics.or(this.#i32, this.#cb + CB_COMMAND, CMD_CONTROL);
     if (this.#host.syncControl) return undefined;
     return this.#host.yieldToEventLoop();
   }
@@ -688,6 +872,7 @@ export class WorkerCore {
         this.#wakeSelf();
         break;
       case 'transfer':
+        this.#codec.outOfBand.receive(0, m.id, m.buffer);
         break;
     }
   }
@@ -700,14 +885,17 @@ export class WorkerCore {
         throw new TypeError('the member has no handle() method: extend WorkgroupMember');
       }
       const core = this;
+      const transfers = new Set<ArrayBuffer>();
       bindRuntime(instance, {
         isolateIndex: this.#init.index,
         signal: new AbortController().signal,
         report: () => {},
-        allocate: <C extends TypedArrayConstructor>(ctor: C, length: number) => core.#arena.allocArray(ctor, length) as unknown as SharedTypedArray<C>,
+        allocate: <C extends TypedArrayConstructor>(ctor: C, length: number) => core.allocate(ctor, length),
+        release: (array) => core.release(array),
+        transfer: (buffers) => void addTransfers(transfers, buffers),
         notifyHost: (command) => core.notifyHost(command, memberId),
       });
-      this.#members.set(memberId, { instance });
+      this.#members.set(memberId, { instance, transfers });
       if (typeof instance.setup === 'function') await instance.setup();
       this.#host.post({ type: 'memberReady', memberId });
     } catch (error) {

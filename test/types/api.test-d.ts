@@ -58,7 +58,8 @@ expectTypeOf(proxy.invoke(new Get())).toEqualTypeOf<Promise<string>>();
 expectTypeOf(proxy.invoke(new Put('x'))).toEqualTypeOf<Promise<void>>();
 expectTypeOf(wg.addInstance(new Store())).toEqualTypeOf<Promise<MemberProxy<Store>>>();
 
-expectTypeOf(wg.allocate(Float64Array, 8)).toEqualTypeOf<Float64Array<SharedArrayBuffer>>();
+expectTypeOf(wg.allocate(Float64Array, 8)).toEqualTypeOf<Float64Array<SharedArrayBuffer> & Disposable>();
+expectTypeOf(wg.stats().sharedMemory.liveBytes).toEqualTypeOf<number>();
 expectTypeOf(wg.healthStatus.get(0)?.busy).toEqualTypeOf<boolean | undefined>();
 expectTypeOf(WorkgroupHealthConfig.aggressive().pingTimeoutMs).toEqualTypeOf<number>();
 wg.setErrorHandler(IsolateErrorType.job, (error, info) => {

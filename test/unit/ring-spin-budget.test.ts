@@ -1,0 +1,36 @@
+// The adaptive spin budget of the wait strategies: it doubles when a spin found work late in its budget,
+// halves when spinning ended in a park, and always stays within [min, max]; a zero budget stays zero
+// (how a caller turns spinning off).
+import { describe, expect, it } from 'vitest';
+import { SpinBudget } from '../../src/ring/wait.js';
+
+describe('SpinBudget', () => {
+  it('clamps the initial value and the bounds', () => {
+    expect(new SpinBudget(10, 50, 5000).current).toBe(50);
+    expect(new SpinBudget(9000, 50, 5000).current).toBe(5000);
+    const inverted = new SpinBudget(100, 500, 200);
+    expect([inverted.min, inverted.max, inverted.current]).toEqual([200, 200, 200]);
+    expect(new SpinBudget(5, -3, 10).min).toBe(0);
+  });
+
+  it('grows on late hits, ignores early hits, shrinks on misses, within [min, max]', () => {
+    const b = new SpinBudget(200, 50, 5000);
+    b.hit(10); // found work early: the budget is big enough
+    expect(b.current).toBe(200);
+    b.hit(150); // found work late: grow
+    expect(b.current).toBe(400);
+    for (let i = 0; i < 10; i++) b.hit(b.current);
+    expect(b.current).toBe(5000);
+    b.miss();
+    expect(b.current).toBe(2500);
+    for (let i = 0; i < 20; i++) b.miss();
+    expect(b.current).toBe(50);
+  });
+
+  it('a zero budget (spinning off) stays zero', () => {
+    const b = new SpinBudget(0, 0, 64);
+    b.hit(1);
+    b.miss();
+    expect(b.current).toBe(0);
+  });
+});
