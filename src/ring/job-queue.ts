@@ -138,16 +138,22 @@ export class JobQueueProducer {
    * `dequeuePos` whose cell is still claimed (`seq == p + 1`) and whose position no live worker intends,
    * calls `onStuck(p, jobIdWord)` and releases the cell. `liveIntents` are the claimIntent words of the
    * living workers. Returns how many cells were repaired.
+   *
+   * Pass `liveIntents` as a function to read them after `dequeuePos` (the safe order): a live consumer that
+   * claimed a position below the `dequeuePos` read here stored its intent before its CAS, so the intents
+   * read afterwards show it until it released the cell (release moves `seq` before it clears the intent).
+   * Intents read before `dequeuePos` can miss a claim made in between and repair a live consumer's cell.
    */
-  repairStuck(liveIntents: ReadonlySet<number>, onStuck: (pos: number, jobIdWord: number) => void): number {
+  repairStuck(liveIntents: ReadonlySet<number> | (() => ReadonlySet<number>), onStuck: (pos: number, jobIdWord: number) => void): number {
     const i32 = this.#i32;
     const deq = Atomics.load(i32, POOL_DEQUEUE_POS_I32);
+    const live = typeof liveIntents === 'function' ? liveIntents() : liveIntents;
     let repaired = 0;
     // Only the last `capacity` positions can still be claimed; older cells already moved on (seq differs).
     for (let k = 1; k <= this.capacity; k++) {
       const p = (deq - k) & POS_MASK;
       const cell = this.#cells + (p & this.#mask) * CELL_I32;
-      if (Atomics.load(i32, cell + CELL_SEQ) !== ((p + 1) & POS_MASK) || liveIntents.has(p)) continue;
+      if (Atomics.load(i32, cell + CELL_SEQ) !== ((p + 1) & POS_MASK) || live.has(p)) continue;
       onStuck(p, Atomics.load(i32, cell + CELL_JOB_ID));
       Atomics.store(i32, cell + CELL_JOB_ID, 0);
       Atomics.store(i32, cell + CELL_SEQ, (p + this.capacity) & POS_MASK);

@@ -63,6 +63,7 @@ import { ErrorRouter, type IsolateErrorType } from './error-router.js';
 import { MainCodec } from './main-codec.js';
 import type { Pending } from './pending.js';
 import type { Platform } from './platform.js';
+import { EARLY_DEATH_MS, RESPAWN_LIMIT, RespawnGuard, type DeathFacts } from './respawn.js';
 import { WorkerSlot } from './worker-slot.js';
 import { detachUnsent, leakOptions, pickTransferTarget, transferSet } from './payloads.js';
 
@@ -135,6 +136,17 @@ export class WorkgroupCore {
   readonly captureMainStack: boolean;
   /** Pending while the main thread imports the work modules during launch(). */
   #modulesReady: Promise<void> | undefined;
+  /**
+   * addIsolate() calls (the user's and respawns) run one after another, after launch: each reserves index
+   * `isolatesCount` and commits it only once its worker is ready, so a failed one gives it back exactly.
+   */
+  #addChain: Promise<unknown> = Promise.resolve();
+  readonly #respawn = new RespawnGuard();
+  /**
+   * Set by the health monitor when `checkBeforeDispatching` is on: resolves when `ws` may get work (fresh, or
+   * it answered a probe), rejects when it did not answer; undefined when no probe is needed.
+   */
+  preflight: ((ws: WorkerSlot) => Promise<void> | undefined) | undefined;
 
   constructor(workerCount: number, config: ResolvedConfig, platform: Platform, captureMainStack = true) {
     this.#initialCount = workerCount;
@@ -152,7 +164,7 @@ export class WorkgroupCore {
 
   get liveIsolateCount(): number {
     let n = 0;
-    for (const w of this.#workers.values()) if (w.live) n++;
+    for (const w of this.#workers.values()) if (w.live && w.index < this.#nextIndex) n++; // not a provisional addIsolate
     return n;
   }
 
@@ -198,7 +210,14 @@ export class WorkgroupCore {
   // ------------------------------------------------------------------ lifecycle
 
   /** Spawns the initial workers; resolves when all are ready (or rejects with the first setup failure). */
-  async launch(): Promise<void> {
+  launch(): Promise<void> {
+    const first = !this.#launched && this.state !== 'disposed';
+    const run = this.#launch();
+    if (first) this.#addChain = run.catch(() => undefined); // addIsolate waits for the initial indices
+    return run;
+  }
+
+  async #launch(): Promise<void> {
     if (this.state === 'disposed') throw new WorkgroupInactiveException('launch() after shutdown(): create a new IsolateWorkgroup');
     if (this.#launched) throw new WorkgroupException('launch() was already called on this workgroup');
     this.#launched = true;
@@ -237,7 +256,7 @@ export class WorkgroupCore {
       try {
         await this.#startWorker(index, undefined);
       } catch (e) {
-        failures.push(e as WorkgroupSetupException);
+        if (!this.#workers.get(index)?.killed) failures.push(e as WorkgroupSetupException); // kill() during launch is no failure
       }
     };
     if (c.startupPolicy === 'sequential') {
@@ -1108,6 +1127,7 @@ export class WorkgroupCore {
       if (!p || !ws.live || this.state !== 'active') return;
       if (ws.runningSlotOf(id) < 0 && !ws.laneWork.has(id)) return;
       this.config.logger.warn?.(`isolate-workgroup: worker #${ws.index} ignored a cancel for ${this.config.cancelGraceMs} ms: terminating and replacing it`);
+      ws.exitReason = `a cancelled job ignored its cancel for ${this.config.cancelGraceMs} ms, so the worker was terminated and replaced`;
       ws.replaceOnExit = true;
       void ws.handle?.terminate();
     }, this.config.cancelGraceMs);
@@ -1128,14 +1148,23 @@ export class WorkgroupCore {
       const t = this.resolveIndex(isolate);
       if (t instanceof Error) throw t;
       ws = t;
+      await this.preflight?.(ws);
     } else {
-      for (const w of this.#workers.values()) {
-        if (!w.live || w.state !== 'ready' || w.confirmedDead) continue;
-        if (!ws || w.members.size < ws.members.size) ws = w;
+      // With checkBeforeDispatching, a stale pick is probed first; one that does not answer is skipped.
+      const skip = new Set<WorkerSlot>();
+      for (;;) {
+        ws = this.#placeMember(skip);
+        const check = this.preflight?.(ws);
+        if (!check) break;
+        try {
+          await check;
+          break;
+        } catch {
+          skip.add(ws);
+        }
       }
-      if (!ws) for (const w of this.#workers.values()) if (w.live && (!ws || w.members.size < ws.members.size)) ws = w;
-      if (!ws) throw new WorkgroupMemberDeadException(-1, 'no live worker can take the member');
     }
+    if (!ws.live) throw this.resolveIndex(ws.index); // it died while probed
     const bytes = this.encodeStandalone(member, 'member');
     const id = this.#nextMemberId++;
     const rec: MemberRecord = { id, worker: ws, onNotify, invokes: new Set(), state: 'starting', deadReason: undefined };
@@ -1144,6 +1173,7 @@ export class WorkgroupCore {
     const done = new Promise<void>((resolve, reject) => this.#memberWaiters.set(id, { resolve, reject }));
     ws.handle?.post({ type: 'addMember', memberId: id, bytes });
     ws.signalControl();
+    ws.setupsInFlight++; // a worker inside a member's setup() is busy, not hung (health)
     this.#updateRefs();
     try {
       await done;
@@ -1152,10 +1182,28 @@ export class WorkgroupCore {
       ws.members.delete(id);
       throw e;
     } finally {
+      ws.setupsInFlight--;
       this.#updateRefs();
     }
     rec.state = 'ready';
     return rec;
+  }
+
+  /** The live worker with the fewest members (ties: lowest index); ready and healthy ones first. */
+  #placeMember(skip: ReadonlySet<WorkerSlot>): WorkerSlot {
+    let ws: WorkerSlot | undefined;
+    for (const w of this.#workers.values()) {
+      if (!w.live || w.state !== 'ready' || w.confirmedDead || skip.has(w) || w.index >= this.#nextIndex) continue;
+      if (!ws || w.members.size < ws.members.size) ws = w;
+    }
+    if (!ws) {
+      for (const w of this.#workers.values()) {
+        if (!w.live || w.confirmedDead || skip.has(w) || w.index >= this.#nextIndex) continue;
+        if (!ws || w.members.size < ws.members.size) ws = w;
+      }
+    }
+    if (!ws) throw new WorkgroupMemberDeadException(-1, `no live worker can take the member (live indices: ${this.#liveIndices()})`);
+    return ws;
   }
 
   /** Encodes into a fresh non-shared array (control messages). */
@@ -1171,6 +1219,15 @@ export class WorkgroupCore {
   }
 
   invoke(memberId: number, command: unknown, options: { signal?: AbortSignal; timeout?: number } | undefined, site: { stack?: string } | undefined): Promise<unknown> {
+    if (this.preflight) {
+      const rec = this.#members.get(memberId);
+      const check = rec && rec.state === 'ready' && this.state === 'active' ? this.preflight(rec.worker) : undefined;
+      if (check) return check.then(() => this.#invokeNow(memberId, command, options, site)); // checkBeforeDispatching: probe a stale worker first
+    }
+    return this.#invokeNow(memberId, command, options, site);
+  }
+
+  #invokeNow(memberId: number, command: unknown, options: { signal?: AbortSignal; timeout?: number } | undefined, site: { stack?: string } | undefined): Promise<unknown> {
     const refused = this.checkAccepting();
     if (refused) return Promise.reject(refused);
     const rec = this.#members.get(memberId);
@@ -1265,7 +1322,7 @@ export class WorkgroupCore {
     switch (m.type) {
       case 'ready':
         if (ws.state === 'starting') ws.state = 'ready';
-        ws.lastKnownGood = Date.now();
+        ws.lastKnownGood = ws.readyAt = Date.now();
         ws.readyWaiter?.resolve();
         ws.readyWaiter = undefined;
         this.#updateRefs();
@@ -1331,40 +1388,72 @@ export class WorkgroupCore {
   /** Validates a worker index for dispatch/addInstance/kill; returns the worker or the error. */
   resolveIndex(index: number): WorkerSlot | WorkgroupException {
     if (!Number.isInteger(index) || index < 0 || index >= this.#nextIndex) {
-      const range = this.#nextIndex === 0 ? 'there are no workers yet' : `Valid indices are 0...${this.#nextIndex - 1}`;
-      return new WorkgroupException(`Invalid isolate index ${index}. ${range}`);
+      const range = this.#nextIndex === 0 ? 'There are no workers yet' : `Valid indices are 0...${this.#nextIndex - 1}`;
+      return new WorkgroupException(`Invalid isolate index ${String(index)}. ${range}`);
     }
     const ws = this.#workers.get(index);
+    if (ws?.confirmedDead) {
+      return new WorkgroupMemberDeadException(index, `it failed ${ws.consecutiveFailures} health probes in a row and is replaced: use another index (live indices: ${this.#liveIndices()})`);
+    }
     if (!ws || !ws.live) {
-      const live = [...this.#workers.values()].filter((w) => w.live).map((w) => w.index);
-      return new WorkgroupException(`Isolate at index ${index} does not exist or has already been removed (live indices: ${live.join(', ') || 'none'})`);
+      return new WorkgroupException(`Isolate at index ${index} does not exist or has already been removed (live indices: ${this.#liveIndices()})`);
     }
     return ws;
   }
 
-  async addIsolate(label: string | undefined): Promise<number> {
-    const refused = this.checkAccepting();
+  #liveIndices(): string {
+    const live: number[] = [];
+    for (const w of this.#workers.values()) if (w.live && w.index < this.#nextIndex) live.push(w.index);
+    return live.join(', ') || 'none';
+  }
+
+  /** Why a resize (addIsolate/kill) cannot run now, if it cannot. */
+  #refuseResize(what: string): WorkgroupException | undefined {
+    if (this.state === 'disposed') return new WorkgroupInactiveException(`Cannot ${what} - workgroup has been shut down`);
+    if (!this.#launched) return new WorkgroupNotReadyException(`Cannot ${what} - workgroup is not active: call launch() first`);
+    return undefined;
+  }
+
+  /** Starts a new worker at index `isolatesCount`; resolves with the index once its setup ran. */
+  addIsolate(label: string | undefined): Promise<number> {
+    const refused = this.#refuseResize('add isolate');
+    if (refused) return Promise.reject(refused);
+    this.#respawn.reset(); // the user adds a worker on purpose: replacing crashed ones may resume
+    return this.#enqueueAdd(label);
+  }
+
+  #enqueueAdd(label: string | undefined): Promise<number> {
+    const run = this.#addChain.then(() => this.#addOne(label));
+    this.#addChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #addOne(label: string | undefined): Promise<number> {
+    const refused = this.#refuseResize('add isolate');
     if (refused) throw refused;
-    const index = this.#nextIndex++;
+    // Reserved, not yet counted: no other add runs now, and isolatesCount rises only when the worker is ready.
+    const index = this.#nextIndex;
     try {
       await this.#startWorker(index, label);
     } catch (e) {
+      // Roll back: no thread, no state, no index consumed.
       const ws = this.#workers.get(index);
       if (ws) {
-        ws.killed = true;
         await ws.handle?.terminate();
         await ws.exitedPromise;
         this.#workers.delete(index);
       }
-      if (this.#nextIndex === index + 1) this.#nextIndex = index; // roll back: no index consumed
       throw e;
     }
+    this.#nextIndex = index + 1;
     this.#updateRefs();
     return index;
   }
 
+  /** Removes worker `index` for good: its running work is rejected, queued jobs stay for the others. */
   async kill(index: number): Promise<void> {
-    if (!this.#launched) throw new WorkgroupNotReadyException('call launch() before kill()');
+    const refused = this.#refuseResize('kill isolate');
+    if (refused) throw refused;
     const t = this.resolveIndex(index);
     if (t instanceof Error) throw t;
     t.killed = true;
@@ -1374,9 +1463,25 @@ export class WorkgroupCore {
     await t.exitedPromise;
   }
 
+  /** Terminates a worker the workgroup gave up on (unresponsive); #onExit rejects its work with `reason` and replaces it. */
+  retire(ws: WorkerSlot, reason: string): void {
+    if (ws.exited) return;
+    ws.exitReason = reason;
+    ws.replaceOnExit = true;
+    ws.state = 'stopping';
+    ws.handle?.ref();
+    void ws.handle?.terminate();
+  }
+
+  /**
+   * A worker's thread exited (crash, process.exit, out of memory, kill, terminate from outside, shutdown).
+   * Order matters: deliver what it published, give the queue cells it claimed but never started back,
+   * reject what it held, then free its slot. Runs once per worker (the platform reports exit once).
+   */
   #onExit(ws: WorkerSlot, code: number | undefined, error: unknown): void {
-    const wasReady = ws.state === 'ready';
-    const intentional = ws.killed || this.state === 'disposed' || ws.state === 'stopping' && !ws.replaceOnExit;
+    const serving = ws.readyAt > 0 && ws.index < this.#nextIndex;
+    // A crash is a death nobody asked for; kill(), shutdown, replacements and failed setups are reported elsewhere.
+    const crashed = serving && !ws.killed && !ws.replaceOnExit && this.state !== 'disposed' && ws.state !== 'stopping' && ws.state !== 'failed';
     ws.state = ws.state === 'failed' ? 'failed' : 'dead';
     ws.markDeadInSharedMemory();
     const i32 = this.#i32;
@@ -1387,48 +1492,22 @@ export class WorkgroupCore {
     } catch {
       // a corrupt ring from a dying worker: what is left is rejected below
     }
-    // 2. Work it held.
+    // 2. Work it held: what it started (running words) and what was sent to its lane.
     const index = ws.index;
+    const why = ws.exitReason ?? `the worker ${describeExit(code, error)}`;
+    const cause = error ? { cause: error } : undefined;
     const reason = (what: 'job' | 'request' | 'instance creation'): Error =>
       ws.killed
         ? new WorkgroupJobAbortedException(`Isolate #${index} was killed - ${what} cancelled`)
-        : new WorkgroupMemberDeadException(index, `the worker ${describeExit(code, error)} - ${what} cancelled`, error ? { cause: error } : undefined);
-    const held = new Set<number>([...ws.runningIds(), ...ws.laneWork]);
+        : new WorkgroupMemberDeadException(index, `${why} - ${what} cancelled`, cause);
+    const running = ws.runningIds();
+    const held = new Set<number>([...running, ...ws.laneWork]);
+    const facts = { readyAt: ws.readyAt, now: Date.now(), finished: ws.finishedCount(), running: running.length };
     // 3. Shared queue: cells it claimed but never started go back to the queue.
-    const live = new Set<number>();
-    for (const w of this.#workers.values()) {
-      if (w !== ws && w.live) live.add(Atomics.load(i32, controlBase(w.slot) + CB_CLAIM_INTENT));
-    }
-    const requeue: Pending[] = [];
-    if (this.#queue) {
-      this.#queue.repairStuck(live, (pos) => {
-        const id = this.#queueIds[pos & (this.#queue.capacity - 1)]!;
-        const p = this.#pending.get(id);
-        if (!p || held.has(id)) return;
-        {
-          // Claimed but never started (not in its running words): back to the front of the queue.
-          const off = this.#queue.cellPayloadOffset(pos);
-          const cellLen = p.arena ? 0 : Math.min(CELL_INLINE_MAX, this.#cellLength(pos));
-          if (!p.arena) p.bytes = this.#queue.u8.slice(off, off + cellLen);
-          else {
-            p.bytes = this.#arena.viewOf(p.arena, this.#arenaLength(p)).slice();
-            this.#arena.free(p.arena);
-            p.arena = undefined;
-          }
-          p.queuePos = -1;
-          requeue.push(p);
-        }
-      });
-    }
-    if (requeue.length > 0) {
-      this.#backlog.splice(this.#backlogHead, 0, ...requeue);
-      this.#refill();
-      this.#scheduleKick();
-    }
+    if (this.#queue) this.#repairQueue(ws, held);
     for (const id of held) {
       const p = this.#pending.get(id);
-      if (!p) continue;
-      this.#settleErr(p, reason(p.kind === 'job' ? 'job' : 'request'), !ws.killed, 'communication', ws);
+      if (p) this.#settleErr(p, reason(p.kind === 'job' ? 'job' : 'request'), false);
     }
     // 4. Its members.
     for (const memberId of ws.members) {
@@ -1454,34 +1533,94 @@ export class WorkgroupCore {
     }
     ws.members.clear();
     ws.backlog.length = 0;
-    ws.readyWaiter?.reject(new WorkgroupSetupException(index, `the worker ${describeExit(code, error)} before it was ready`, error ? { cause: error } : undefined));
+    ws.readyWaiter?.reject(
+      ws.killed
+        ? new WorkgroupSetupException(index, 'it was killed before it was ready')
+        : new WorkgroupSetupException(index, `${why} before it was ready`, cause),
+    );
     ws.readyWaiter = undefined;
-    // 5. Its arena blocks.
+    // 5. Its arena blocks, its shared words, its slot.
     try {
       this.#arena?.reclaimOwner(ws.slot + 1);
       this.#codec?.forgetWorker(ws.slot);
     } catch (e) {
       this.config.logger.warn?.(`isolate-workgroup: could not reclaim the arena blocks of worker #${index}`, e);
     }
+    if (this.#i32) ws.resetControlBlock();
     this.#bySlot[ws.slot] = undefined;
     ws.markExited();
-    if (!intentional) {
-      this.errors.fire('communication', new WorkgroupMemberDeadException(index, `the worker ${describeExit(code, error)}`, error ? { cause: error } : undefined), { isolateIndex: index });
-    }
-    if ((!intentional || ws.replaceOnExit) && wasReady && this.config.respawn && this.state === 'active') {
-      void this.addIsolate(undefined).catch((e) => this.errors.fire('initialization', e, { isolateIndex: -1 }));
-    }
+    // 6. Report a crash once, and replace the worker.
+    if (crashed) this.errors.fire('communication', new WorkgroupMemberDeadException(index, why, cause), { isolateIndex: index });
+    if ((crashed || (ws.replaceOnExit && serving)) && this.config.respawn && this.state === 'active') this.#scheduleRespawn(index, facts);
     this.#updateRefs();
     this.#notifySettled();
+  }
+
+  /** Gives the queue cells a dead worker claimed but never started back to the front of the queue. */
+  #repairQueue(dead: WorkerSlot, held: ReadonlySet<number>): void {
+    const q = this.#queue;
+    const requeue: Pending[] = [];
+    // Every thread still running may hold a claim (also one being killed): read after dequeuePos (see repairStuck).
+    const intents = (): Set<number> => {
+      const live = new Set<number>();
+      for (const w of this.#workers.values()) if (w !== dead && !w.exited) live.add(w.claimIntent());
+      return live;
+    };
+    q.repairStuck(intents, (pos) => {
+      const id = this.#queueIds[pos & (q.capacity - 1)]!;
+      const p = this.#pending.get(id);
+      if (!p || held.has(id)) return; // settled already, or it started: rejected by the caller
+      if (p.cancelled) {
+        this.#forget(p); // cancelled while the dead worker held the cell: never run it
+        return;
+      }
+      const off = q.cellPayloadOffset(pos);
+      if (!p.arena) p.bytes = q.u8.slice(off, off + Math.min(CELL_INLINE_MAX, this.#cellLength(pos)));
+      else {
+        p.bytes = this.#arena.viewOf(p.arena, this.#cellLength(pos)).slice();
+        this.#arena.free(p.arena);
+        p.arena = undefined;
+      }
+      p.queuePos = -1;
+      requeue.push(p);
+    });
+    if (requeue.length > 0) {
+      this.#backlog.splice(this.#backlogHead, 0, ...requeue);
+      this.#refill();
+      this.#scheduleKick();
+    }
+  }
+
+  /** Replaces a crashed worker (new index), backing off and then stopping when replacements die at start-up. */
+  #scheduleRespawn(index: number, facts: DeathFacts): void {
+    const decision = this.#respawn.onDeath(facts);
+    if (decision.kind === 'give-up') {
+      if (decision.earlyDeaths === RESPAWN_LIMIT) {
+        this.errors.fire(
+          'communication',
+          new WorkgroupMemberDeadException(
+            index,
+            `${decision.earlyDeaths} workers in a row died within ${EARLY_DEATH_MS} ms of starting, before finishing any work: ` +
+              'the workgroup stops replacing crashed workers until addIsolate() is called (look for a work module whose setup() leaves something behind that kills the thread)',
+          ),
+          { isolateIndex: index },
+        );
+      }
+      return;
+    }
+    const go = (): void => {
+      if (this.state !== 'active') return;
+      this.#enqueueAdd(undefined).catch((e: unknown) => {
+        if (this.state === 'active') this.errors.fire('initialization', e, { isolateIndex: -1 });
+      });
+    };
+    if (decision.delayMs === 0) go();
+    else this.platform.unrefTimer(setTimeout(go, decision.delayMs));
   }
 
   #cellLength(pos: number): number {
     const i32off = (this.#queue.cellPayloadOffset(pos) - 32) / 4;
     return this.#i32[i32off + 2]!;
-  }
-
-  #arenaLength(p: Pending): number {
-    return this.#cellLength(p.queuePos);
   }
 
   /** Health supervision tick (runs with the results loop). */

@@ -4,8 +4,12 @@
  * its thread, and what it holds (pinned jobs, member calls, members).
  */
 import {
+  CB_CLAIM_INTENT,
   CB_COMMAND,
   CB_DOORBELL,
+  CB_HEARTBEAT,
+  CB_JOBS_DONE,
+  CB_JOBS_FAILED,
   CB_PARKED,
   CB_PROBE_ACK,
   CB_PROBE_SEQ,
@@ -15,6 +19,7 @@ import {
   LANE_DIRECT_HEADER,
   LANE_RESULT_HEADER,
   MAX_CONCURRENCY,
+  SLOT_I32,
   STATE_DEAD,
   controlBase,
   createLaneRegion,
@@ -54,14 +59,23 @@ export class WorkerSlot {
   #markExited!: () => void;
   /** kill() was called: its work is rejected as killed, no respawn, no communication error. */
   killed = false;
-  /** Terminated by the workgroup to replace it (a job ignored its cancel): respawn. */
+  /** Terminated by the workgroup to replace it (a job ignored its cancel, or it failed its health probes): respawn. */
   replaceOnExit = false;
+  /** Why the workgroup terminated it (used in the rejections of the work it held). */
+  exitReason: string | undefined;
+  /** When it became ready (epoch ms); 0 while it never was. */
+  readyAt = 0;
+  /** Members whose `setup()` runs in this worker now (the worker may be inside it: busy, not hung). */
+  setupsInFlight = 0;
   refs = 0;
   /** Health bookkeeping (main-side). */
   lastKnownGood = Date.now();
   consecutiveFailures = 0;
   confirmedDead = false;
-  lastHeartbeat = 0;
+  /** The probe in flight, shared by concurrent callers. */
+  probing: Promise<boolean> | undefined;
+  /** Sum of the worker's liveness counters when main last looked (see `activity()`). */
+  lastActivity = 0;
 
   constructor(index: number, slot: number, label: string, pool: SharedArrayBuffer, directBytes: number, resultBytes: number) {
     this.index = index;
@@ -116,7 +130,27 @@ export class WorkerSlot {
   }
 
   heartbeat(): number {
-    return Atomics.load(this.#i32, this.#cb + 33);
+    return Atomics.load(this.#i32, this.#cb + CB_HEARTBEAT);
+  }
+
+  /**
+   * A number that moves whenever the worker shows a sign of life on its own: a loop turn after parking
+   * (heartbeat), a probe answered, a job or call finished. Read from shared memory, no round trip.
+   */
+  activity(): number {
+    const i32 = this.#i32;
+    const cb = this.#cb;
+    return (Atomics.load(i32, cb + CB_HEARTBEAT) + Atomics.load(i32, cb + CB_PROBE_ACK) + Atomics.load(i32, cb + CB_JOBS_DONE) + Atomics.load(i32, cb + CB_JOBS_FAILED)) | 0;
+  }
+
+  /** Jobs and calls this worker finished (ok or failed), from its shared counters. */
+  finishedCount(): number {
+    return Atomics.load(this.#i32, this.#cb + CB_JOBS_DONE) + Atomics.load(this.#i32, this.#cb + CB_JOBS_FAILED);
+  }
+
+  /** Its claim intent on the shared queue (−1: none). Frozen once the thread has exited. */
+  claimIntent(): number {
+    return Atomics.load(this.#i32, this.#cb + CB_CLAIM_INTENT);
   }
 
   sharedState(): number {
@@ -125,6 +159,17 @@ export class WorkerSlot {
 
   markDeadInSharedMemory(): void {
     Atomics.store(this.#i32, this.#cb + CB_STATE, STATE_DEAD);
+  }
+
+  /**
+   * Clears the control block after the thread has exited (main only, after recovery read it), so the next
+   * worker in this slot starts without stale running, cancel, probe or stats words.
+   */
+  resetControlBlock(): void {
+    const i32 = this.#i32;
+    for (let k = 0; k < SLOT_I32; k++) Atomics.store(i32, this.#cb + k, 0);
+    Atomics.store(i32, this.#cb + CB_CLAIM_INTENT, -1);
+    Atomics.store(i32, this.#cb + CB_STATE, STATE_DEAD);
   }
 
   /** Job ids in the worker's shared running words (for crash recovery and cancellation). */
@@ -141,6 +186,17 @@ export class WorkerSlot {
   runningSlotOf(id: number): number {
     for (let r = 0; r < MAX_CONCURRENCY; r++) if (Atomics.load(this.#i32, this.#cb + CB_RUNNING + r) === id) return r;
     return -1;
+  }
+
+  /**
+   * Executing something right now, as the worker itself recorded it (running words) or as main knows it
+   * (a member's `setup()` in flight). Work merely waiting in its lane does not count: a hung worker never
+   * starts it.
+   */
+  isExecuting(): boolean {
+    if (this.setupsInFlight > 0) return true;
+    for (let r = 0; r < MAX_CONCURRENCY; r++) if (Atomics.load(this.#i32, this.#cb + CB_RUNNING + r) !== 0) return true;
+    return false;
   }
 
   isBusy(): boolean {
