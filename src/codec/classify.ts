@@ -36,7 +36,8 @@ kinds.set(Set.prototype, Kind.SET);
 kinds.set(Date.prototype, Kind.DATE);
 kinds.set(RegExp.prototype, Kind.REGEXP);
 kinds.set(ArrayBuffer.prototype, Kind.ARRAYBUFFER);
-kinds.set(SharedArrayBuffer.prototype, Kind.SAB);
+// Absent on pages without cross-origin isolation: the library must still load there, to explain why it cannot run.
+if (typeof SharedArrayBuffer === 'function') kinds.set(SharedArrayBuffer.prototype, Kind.SAB);
 
 refuse(Promise.prototype, 'is a Promise: promises cannot be sent to a worker; await it and send the result');
 for (const [name, fix] of [
@@ -64,6 +65,11 @@ for (const name of [
   if (typeof ctor !== 'function') continue;
   const fix = name === 'URL' || name === 'URLSearchParams' ? 'send its string (href / toString()) instead' : 'send plain data instead';
   refuse(ctor.prototype as object, `is a ${name}: platform objects cannot be sent through the workgroup; ${fix}`);
+}
+
+/** True for a SharedArrayBuffer (and false everywhere on a page without them). */
+export function isSharedBuffer(buffer: unknown): buffer is SharedArrayBuffer {
+  return typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
 }
 
 /** Kind of an object whose prototype is exactly a built-in's, or undefined. */

@@ -9,6 +9,7 @@
  */
 import { decodeBigInt } from './bigint.js';
 import { type DecodeHooks } from './hooks.js';
+import { isSharedBuffer } from './classify.js';
 import { ByteReader } from './reader.js';
 import { ERROR_FLAGS_ALL, ERROR_KINDS, ErrorFlag, MAX_DEPTH, SMALL_INT_BIAS, SMALL_INT_FIRST, Tag, VIEW_KINDS } from './tags.js';
 
@@ -258,7 +259,7 @@ export class Decoder {
     } else if (tag === Tag.SAB) {
       const id = r.int();
       buffer = this.#hooks.sharedBuffer(id);
-      if (!(buffer instanceof SharedArrayBuffer)) r.fail(`unknown SharedArrayBuffer id ${id}`, at);
+      if (!isSharedBuffer(buffer)) r.fail(`unknown SharedArrayBuffer id ${id}`, at);
     } else {
       const handle = r.int();
       const byteLength = r.varint();
@@ -286,7 +287,7 @@ export class Decoder {
     let buffer: unknown;
     if (tag === Tag.REF) buffer = this.#ref();
     else if (tag === Tag.ARRAYBUFFER || tag === Tag.SAB || tag === Tag.BIG_BINARY) buffer = this.#buffer(tag);
-    if (!(buffer instanceof ArrayBuffer) && !(buffer instanceof SharedArrayBuffer)) return r.fail(`${kind.name} without a buffer`, bufferAt);
+    if (!(buffer instanceof ArrayBuffer) && !isSharedBuffer(buffer)) return r.fail(`${kind.name} without a buffer`, bufferAt);
     const offsetAt = r.offset;
     const byteOffset = r.varint();
     const length = r.varint();

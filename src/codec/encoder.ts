@@ -15,7 +15,7 @@
  */
 import { type EncodeHooks } from './hooks.js';
 import { Refusal, addSegment, indexSegment, keySegment, mapKeySegment, mapValueSegment, setItemSegment } from './paths.js';
-import { Kind, exactKind, inheritedKind, kindName, refusalReason } from './classify.js';
+import { Kind, exactKind, inheritedKind, isSharedBuffer, kindName, refusalReason } from './classify.js';
 import { ByteWriter } from './writer.js';
 import { DEFAULT_BIG_BINARY_THRESHOLD, ERROR_KINDS, ErrorFlag, MAX_DEPTH, SMALL_INT_BIAS, SMALL_INT_MAX, SMALL_INT_MIN, Tag, VIEW_KINDS, VIEW_KIND_DATAVIEW } from './tags.js';
 import { encodeBigInt } from './bigint.js';
@@ -362,7 +362,7 @@ export class Encoder {
     const length = kind === VIEW_KIND_DATAVIEW ? byteLength : (v as Uint8Array).length;
     let offset = byteOffset;
     const index = this.#lookup(buffer);
-    if (buffer instanceof SharedArrayBuffer) {
+    if (isSharedBuffer(buffer)) {
       // Shared memory: by reference, zero copy.
       if (index >= 0) {
         w.tagVarint(Tag.REF, index);
