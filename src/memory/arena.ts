@@ -231,6 +231,11 @@ export class Arena {
     return handle;
   }
 
+  /** True while `handle` names a live block under its generation (no allocation, never throws). */
+  isLive(handle: ArenaHandle): boolean {
+    return this.#isLive(handle.offset, handle.generation);
+  }
+
   /** Bytes of a live block (default: its whole requested length). Throws `ArenaUseAfterReleaseError` on a stale handle. */
   viewOf(handle: ArenaHandle, byteLength?: number): Uint8Array {
     const length = this.#checkedLength(handle, byteLength, 1);

@@ -17,8 +17,8 @@ import type { Arena } from '../memory/arena.js';
  */
 export function refuseReleased(arena: Arena, view: ArrayBufferView): void {
   if (view.buffer !== arena.sab) return;
-  if (arena.handleOf(view) === undefined) return; // not at a block start, or never known here and not live: unchecked
-  if (isLive(arena, view)) return;
+  const handle = arena.handleOf(view);
+  if (handle === undefined || arena.isLive(handle)) return; // (undefined: not at a block start, or never known here and not live: unchecked)
   throw new Refusal(
     `is a ${view.constructor.name} whose shared memory was already released (use after release): allocate a new ` +
       'array, and release an array only once every job that uses it has settled',
@@ -28,13 +28,7 @@ export function refuseReleased(arena: Arena, view: ArrayBufferView): void {
 /** True while the block behind an arena array is live under the handle this thread knows. */
 export function isLive(arena: Arena, view: ArrayBufferView): boolean {
   const handle = arena.handleOf(view);
-  if (handle === undefined) return false;
-  try {
-    arena.viewOf(handle, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return handle !== undefined && arena.isLive(handle);
 }
 
 /**

@@ -125,11 +125,7 @@ export class OutOfBand {
    * live under this generation). Checks first, so the common case throws nothing.
    */
   freeIfStillLive(handle: ArenaHandle): void {
-    const arena = this.#arena;
-    if (handle.offset >= arena.sab.byteLength) return;
-    const current = arena.handleOf(new Uint8Array(arena.sab, handle.offset, 0));
-    if (current === undefined || current.generation !== handle.generation) return;
-    this.freeQuietly(handle);
+    if (this.#arena.isLive(handle)) this.freeQuietly(handle);
   }
 
   // ---------------------------------------------------------------- receive side (DecodeHooks)
