@@ -2,7 +2,7 @@
  * `stats()`: per-worker counters and latency histograms read straight from shared memory.
  * Percentiles come from log2 buckets, so they are upper bounds within a factor of two.
  */
-import { CB_BUSY_HI, CB_BUSY_LO, CB_JOBS_DONE, CB_JOBS_FAILED, CB_RUN_HIST, CB_WAIT_HIST, HIST_BUCKETS, controlBase } from '../ring/layout.js';
+import { CB_BUSY_HI, CB_DOORBELL, CB_BUSY_LO, CB_JOBS_DONE, CB_JOBS_FAILED, CB_RUN_HIST, CB_WAIT_HIST, HIST_BUCKETS, controlBase } from '../ring/layout.js';
 import type { WorkgroupCore } from '../scheduler/core.js';
 
 export interface LatencySummary {
@@ -18,6 +18,11 @@ export interface WorkerStats {
   readonly state: string;
   readonly jobsDone: number;
   readonly jobsFailed: number;
+  /**
+   * Times the main thread rang this worker's doorbell (to wake it from sleep, or for a control message or
+   * a lane record). Many dispatches in one tick ring a sleeping worker once, not once per job.
+   */
+  readonly doorbellRings: number;
   readonly busyMillis: number;
   /** Pinned jobs and member calls sent to this worker and not answered yet. */
   readonly laneDepth: number;
@@ -82,6 +87,7 @@ export function readStats(core: WorkgroupCore): WorkgroupStats {
       state: ws.state,
       jobsDone: Atomics.load(i32, cb + CB_JOBS_DONE),
       jobsFailed: Atomics.load(i32, cb + CB_JOBS_FAILED),
+      doorbellRings: Atomics.load(i32, cb + CB_DOORBELL),
       busyMillis: busyMicros / 1000,
       laneDepth: ws.laneWork.size,
       members: ws.members.size,

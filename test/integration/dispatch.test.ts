@@ -112,3 +112,17 @@ describe('dispatch', () => {
     expect(wg.pendingCount).toBe(0);
   });
 });
+
+describe('batched publication', () => {
+  it('rings a sleeping worker once for many dispatches in one tick, not once per job', async () => {
+    wg = await launched(2, { spinIterations: 0 });
+    await wg.dispatch(new work.Add(0, 0));
+    await new Promise((r) => setTimeout(r, 50)); // both workers asleep now (no spinning)
+    const rings = () => wg!.stats().workers.reduce((n, w) => n + w.doorbellRings, 0);
+    const before = rings();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => wg!.dispatch(new work.Add(i, 1))));
+    expect(results[199]).toBe(200);
+    // At most one ring per worker for the batch, plus one per refill pass of the results loop — far below 200.
+    expect(rings() - before).toBeLessThanOrEqual(8);
+  });
+});
