@@ -197,9 +197,8 @@ export class OutOfBand {
     }
     const handle = arena.handleOf(new Uint8Array(arena.sab, offset, 0));
     if (handle === undefined) throw new Error(`big binary handle names offset ${offset}, which is not a live shared-memory block`);
-    const source = arena.viewOf(handle, byteLength); // checks byteLength against the block
-    const out = new ArrayBuffer(byteLength);
-    new Uint8Array(out).set(source);
+    // slice() of a view on shared memory makes a non-shared ArrayBuffer of exactly these bytes (one copy).
+    const out = arena.viewOf(handle, byteLength).slice().buffer; // viewOf checks byteLength against the block
     this.#touchedBlocks.push(handle);
     return out;
   }
