@@ -1,4 +1,6 @@
 // Typed arrays on shared memory cross to the worker by reference: the same bytes on both sides, no copy.
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launched, lib } from './helpers.js';
 
@@ -117,6 +119,29 @@ describe('arrays from wg.allocate()', () => {
     expect(() => g.allocate(Float64Array, 4 << 20)).toThrow(RangeError);
     expect(() => g.allocate(Float64Array, 4 << 20)).toThrow(/arenaMaxBytes/);
     await expect(g.dispatch(new zc.SumScale(new Float64Array(8)))).resolves.toMatchObject({ sum: 0 });
+  });
+});
+
+describe('leak reporting', () => {
+  it('an array from allocate() garbage-collected without release is reported to logger.warn (and stays counted)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const warnings: string[] = [];
+    const g = await launched(1, { modules: [zcUrl], logger: { warn: (m: string) => warnings.push(m) } });
+    wg = g;
+    (() => {
+      const lost = g.allocate(Float32Array, 256);
+      lost.fill(1);
+      using kept = g.allocate(Float32Array, 256); // released: never reported
+      kept.fill(2);
+    })();
+    for (let i = 0; i < 50 && warnings.length === 0; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/a shared Float32Array of 1024 bytes \(from allocate\(\)\) was garbage-collected without release\(\)/);
+    expect(g.stats().sharedMemory).toMatchObject({ liveBlocks: 1, liveBytes: 1024 });
   });
 });
 
