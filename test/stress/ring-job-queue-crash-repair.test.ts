@@ -93,7 +93,9 @@ describe('SPMC job queue: a consumer terminated mid-claim', () => {
       // like a supervisor tick, try again shortly when nothing was found.
       while (found.length === 0 && tries < 100) {
         if (tries++ > 0) await yieldToEventLoop();
-        const live = new Set(LIVE_SLOTS.map((slot) => claimIntentOf(pool, slot)));
+        // Live intents are read by repairStuck after it has read dequeuePos (the safe order: a claim made
+        // in between shows in the intents instead of looking like a dead worker's cell).
+        const live = (): Set<number> => new Set(LIVE_SLOTS.map((slot) => claimIntentOf(pool, slot)));
         const n = p.repairStuck(live, (pos, word) => found.push({ pos, word }));
         expect(n).toBe(found.length);
       }

@@ -125,6 +125,27 @@ describe('SPMC job queue: repairStuck', () => {
     expect(repair(p, [])).toEqual([]); // 3 released, 3 published
   });
 
+  it('reads live intents after dequeuePos when given a function, so a claim made in between is not repaired', () => {
+    const pool = makeQueuePool(4);
+    const p = new JobQueueProducer(pool);
+    const live = new JobQueueConsumer(pool, 0);
+    enqueue(p, 1);
+    // Unsafe order: intents read first (idle: −1), then the live worker claims, then the repair scans.
+    const early = new Set([claimIntent(pool, 0)]);
+    expect(live.tryClaim()).toBe(1);
+    expect(repair(p, early)).toEqual([[0, 0]]); // the live worker's cell is taken from under it
+    // Safe order: the same interleaving with the intents read by repairStuck itself, after dequeuePos.
+    const pool2 = makeQueuePool(4);
+    const p2 = new JobQueueProducer(pool2);
+    const live2 = new JobQueueConsumer(pool2, 0);
+    enqueue(p2, 1);
+    expect(live2.tryClaim()).toBe(1);
+    const found: number[] = [];
+    expect(p2.repairStuck(() => new Set([claimIntent(pool2, 0)]), (pos) => found.push(pos))).toBe(0);
+    expect(found).toEqual([]);
+    live2.release();
+  });
+
   it('reports the job id when the worker died between its CAS and taking the id', () => {
     const pool = makeQueuePool(4);
     const p = new JobQueueProducer(pool);
