@@ -26,7 +26,10 @@ export interface WorkgroupDispatchOptions<P = unknown> {
   readonly timeout?: number;
   /** Receives `this.report(value)` calls in order, all before the result. */
   readonly onProgress?: (value: P) => void;
-  /** Non-shared ArrayBuffers in the job to move instead of copy (they are detached here). */
+  /**
+   * Non-shared ArrayBuffers to move instead of copy, as with postMessage: detached here, no copy made. A job
+   * with `transfer` is placed on a worker when dispatched (a buffer can move to one thread only).
+   */
   readonly transfer?: readonly ArrayBuffer[];
 }
 
