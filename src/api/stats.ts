@@ -78,7 +78,7 @@ export function readStats(core: WorkgroupCore): WorkgroupStats {
   if (!core.launched) return { queued: 0, pending: core.pendingCount, workers, sharedMemory: NO_SHARED_MEMORY };
   const i32 = new Int32Array(core.pool);
   for (const ws of core.workers()) {
-    if (!ws.live) continue;
+    if (!ws.live || ws.index >= core.isolatesCount) continue; // a worker addIsolate() is still starting has no index yet
     const cb = controlBase(ws.slot);
     const busyMicros = Atomics.load(i32, cb + CB_BUSY_HI) * 2 ** 30 + Atomics.load(i32, cb + CB_BUSY_LO);
     workers.push({

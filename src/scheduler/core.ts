@@ -1283,12 +1283,14 @@ export class WorkgroupCore {
     if (rec.state === 'dead' || !rec.worker.live) return;
     rec.state = 'destroying';
     const done = new Promise<void>((resolve, reject) => this.#destroyWaiters.set(memberId, { resolve, reject }));
+    rec.worker.disposing.add(memberId); // settled by #onExit if the worker dies before it answers
     rec.worker.handle?.post({ type: 'destroyMember', memberId });
     rec.worker.signalControl();
     rec.worker.ref();
     try {
       await done;
     } finally {
+      rec.worker.disposing.delete(memberId);
       this.#updateRefs();
     }
   }
@@ -1509,7 +1511,12 @@ export class WorkgroupCore {
       const p = this.#pending.get(id);
       if (p) this.#settleErr(p, reason(p.kind === 'job' ? 'job' : 'request'), false);
     }
-    // 4. Its members.
+    // 4. Its members (and members whose dispose() it had not answered: destroyInstance resolves, they are gone).
+    for (const memberId of ws.disposing) {
+      const d = this.#destroyWaiters.get(memberId);
+      this.#destroyWaiters.delete(memberId);
+      d?.resolve();
+    }
     for (const memberId of ws.members) {
       const rec = this.#members.get(memberId);
       if (!rec) continue;

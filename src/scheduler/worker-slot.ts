@@ -50,6 +50,8 @@ export class WorkerSlot {
   /** Ids of pinned jobs and member calls sent through this worker's lane and not settled yet. */
   readonly laneWork = new Set<number>();
   readonly members = new Set<number>();
+  /** Members removed by destroyInstance() whose `dispose()` this worker has not answered yet. */
+  readonly disposing = new Set<number>();
   readonly backlog: LaneBacklogItem[] = [];
   /** Resolves the `ready` wait of launch/addIsolate. */
   readyWaiter: { resolve(): void; reject(e: unknown): void } | undefined;

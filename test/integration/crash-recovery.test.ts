@@ -106,6 +106,17 @@ describe('crash recovery', () => {
     await busy;
   });
 
+  it('settles destroyInstance when the worker dies before its member finished dispose()', async () => {
+    wg = await launchedFaults(2);
+    const proxy = await wg.addInstance(new faults.SlowDispose(60_000), { isolate: 1 });
+    const destroyed = wg.destroyInstance(proxy);
+    destroyed.catch(() => {});
+    await new Promise((r) => setTimeout(r, 50)); // dispose() is running (async) in worker 1
+    await expect(wg.dispatch(new faults.ExitJob(6), 1)).rejects.toBeInstanceOf(lib.WorkgroupMemberDeadException);
+    await expect(within(destroyed, 5000, 'destroyInstance')).resolves.toBeUndefined();
+    expect(wg.memberCount).toBe(0);
+  });
+
   it('does not replace a crashed worker with respawn: false', async () => {
     wg = await launchedFaults(2, { respawn: false });
     await expect(wg.dispatch(new faults.ExitJob(1), 1)).rejects.toBeInstanceOf(lib.WorkgroupMemberDeadException);
