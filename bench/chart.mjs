@@ -1,5 +1,5 @@
 // Renders the benchmark results (bench/results/latest.json) as one SVG for the README: a bar panel per
-// suite (its first metric that has ratios; log scale when the values span more than 20×), and the
+// suite (its headline metric; log scale when the values span more than 20×), and the
 // break-even curves (speed-up by job size, log x) as lines.
 //
 //   node bench/chart.mjs [results.json] [out.svg]     (defaults: bench/results/latest.json, chart.svg)
@@ -96,13 +96,23 @@ function curvePanel(suite, y) {
   return { svg: out.join('\n'), height: h + 70 };
 }
 
+/** The metric a suite's panel shows: of those with ratio columns, the one most libraries have (ties: first). */
+function headline(suite) {
+  const metrics = suite.metrics ?? [];
+  const candidates = metrics.filter((m) => m.ratios);
+  const count = (m) => suite.rows.filter((r) => r.error === undefined && Number.isFinite(r.values[m.key])).length;
+  let best = candidates[0] ?? metrics[0] ?? { key: '' };
+  for (const m of candidates) if (count(m) > count(best)) best = m;
+  return best;
+}
+
 /** The SVG for a results document ({ suites: SuiteResult[], machine, date }). */
 export function renderChart(doc) {
   const parts = [];
   let y = 10;
   for (const suite of doc.suites ?? []) {
     if (suite.skipped !== undefined || !Array.isArray(suite.rows) || suite.rows.length === 0) continue;
-    const panel = suite.suite === 'breakeven' ? curvePanel(suite, y) : barPanel(suite, (suite.metrics ?? []).find((m) => m.ratios) ?? suite.metrics?.[0] ?? { key: '' }, y);
+    const panel = suite.suite === 'breakeven' ? curvePanel(suite, y) : barPanel(suite, headline(suite), y);
     if (panel.height === 0) continue;
     parts.push(panel.svg);
     y += panel.height;

@@ -19,7 +19,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorMessage, type SuiteContext } from './lib/context.js';
-import { LIBRARIES, type LibName } from './lib/pools.js';
+import { LIBRARIES, takeCloseStalls, type LibName } from './lib/pools.js';
 import { DEFAULT_SCOPES, SCOPES, documentMarkdown, machineInfo, suiteMarkdown, type Scope, type SuiteOutput, type SuiteResult } from './lib/report.js';
 import { breakevenSuite } from './suites/breakeven.js';
 import { dispatchSuite } from './suites/dispatch.js';
@@ -146,6 +146,8 @@ async function main(): Promise<void> {
       const error = errorMessage(e);
       result = { suite: scope, title: scope, metrics: [], rows: [{ lib: 'suite', values: {}, checked: false, error }], notes: [], machine: machineInfo(args.smoke), seconds: (performance.now() - t0) / 1000 };
     }
+    const stalls = takeCloseStalls();
+    if (stalls.length > 0) result = { ...result, notes: [...result.notes, ...stalls.map((x) => `Close stall — ${x}.`)] };
     results.push(result);
     failed.push(...failures(result));
     print(suiteMarkdown(result));

@@ -41,6 +41,31 @@ export interface BenchPool {
 }
 
 const worker = (file: string): URL => new URL(`../workers/${file}`, import.meta.url);
+
+/** How long a library's own close may take before the bench terminates its threads itself. */
+const CLOSE_BOUND_MS = 5_000;
+const stalls: string[] = [];
+
+/** Close stalls since the last call (the runner adds them to the suite's notes). */
+export function takeCloseStalls(): string[] {
+  return stalls.splice(0);
+}
+
+/**
+ * Awaits a library's close, at most CLOSE_BOUND_MS; past that, records the stall and terminates the
+ * threads with `force`. (poolifier 5.3.2's destroy() sometimes never resolves after tasks that used
+ * Atomics.wait; without the bound the bench would hang, or exit with an unsettled await.)
+ */
+async function bounded(lib: LibName, closing: Promise<unknown>, force: () => Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_BOUND_MS)));
+  const outcome = await Promise.race([closing.then(() => 'closed' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    stalls.push(`${lib}: its close did not resolve within ${CLOSE_BOUND_MS / 1000} s; the bench terminated its threads`);
+    await force();
+  }
+}
 const COUNTER_BITS = 2 ** 21;
 const splitCounter = (v: number): readonly [number, number] => [Math.floor(v / COUNTER_BITS), v % COUNTER_BITS];
 
@@ -163,7 +188,8 @@ async function openPoolifier(workers: number): Promise<BenchPool> {
     spin: (us, id) => pool.execute({ us, id }, 'spinTask'),
     barrier: (sab, parties) => pool.execute({ sab, parties }, 'barrierTask'),
     increment: async () => splitCounter(await pool.execute(undefined, 'increment')),
-    close: () => pool.destroy(),
+    close: () =>
+      bounded('poolifier', pool.destroy(), () => Promise.all(pool.workerNodes.map((n) => (n.worker as unknown as { terminate(): Promise<number> }).terminate()))),
   };
 }
 

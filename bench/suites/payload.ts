@@ -1,7 +1,7 @@
 /**
  * The 16 MiB payload suite lives in bench/payload.bench.ts (issue 5's engineer owns it). When that
  * file exists and exports `runPayloadSuite(options)`, it runs here; until then the suite is skipped
- * with a note. The contract: `runPayloadSuite({ smoke, workers, libs })` resolves with
+ * with a note. The contract: `runPayloadSuite({ smoke, workers, libs, log })` resolves with
  * `{ title?, metrics, rows, notes?, targets?, markdown? }` in the shapes of bench/lib/report.ts.
  */
 import { existsSync } from 'node:fs';
@@ -11,7 +11,7 @@ import type { SuiteOutput } from '../lib/report.js';
 
 const FILE = new URL('../payload.bench.ts', import.meta.url);
 
-type PayloadSuite = (options: { smoke: boolean; workers: number; libs: readonly string[] }) => Promise<Partial<SuiteOutput>>;
+type PayloadSuite = (options: { smoke: boolean; workers: number; libs: readonly string[]; log: (m: string) => void }) => Promise<Partial<SuiteOutput>>;
 
 export async function payloadSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const base = { suite: 'payload' as const, title: '16 MiB Float64Array payload, per job', metrics: [], rows: [], notes: [] };
@@ -23,7 +23,7 @@ export async function payloadSuite(ctx: SuiteContext): Promise<SuiteOutput> {
     return { ...base, skipped: 'bench/payload.bench.ts exists but exports no `runPayloadSuite(options)` function yet.' };
   }
   ctx.log('payload: runPayloadSuite from bench/payload.bench.ts');
-  const r = await mod.runPayloadSuite({ smoke: ctx.smoke, workers: ctx.workers, libs: ctx.libs });
+  const r = await mod.runPayloadSuite({ smoke: ctx.smoke, workers: ctx.workers, libs: ctx.libs, log: ctx.log });
   if (!Array.isArray(r.rows) && typeof r.markdown !== 'string') {
     return { ...base, markdown: `\`\`\`json\n${JSON.stringify(r, null, 2)}\n\`\`\``, notes: ['runPayloadSuite returned no rows; its raw output is shown.'] };
   }

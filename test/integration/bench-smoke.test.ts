@@ -67,6 +67,16 @@ describe('npm run bench -- --smoke', () => {
         continue;
       }
       expect(s.skipped, `${s.suite} was skipped`).toBeUndefined();
+      if (s.suite === 'payload') {
+        // bench/payload.bench.ts measures the libraries that can move a payload more than one way
+        // (isolate-workgroup, piscina, workerpool, raw postMessage) next to the single-thread floor.
+        for (const lib of ['isolate-workgroup', 'piscina', 'workerpool', 'postMessage']) expect(s.rows.some((r) => r.lib === lib), `payload has no row for ${lib}`).toBe(true);
+        for (const row of s.rows) {
+          expect(row.error, `payload/${row.lib} failed`).toBeUndefined();
+          expect(row.checked, `payload/${row.lib} result not checked`).toBe(true);
+        }
+        continue;
+      }
       if (s.suite === 'ring') {
         // The ring bench prints its own tables (ring vs postMessage, no pools) and its targets.
         expect(s.markdown).toMatch(/SPSC ring/);
