@@ -70,7 +70,13 @@ export interface PayloadSuiteResult {
   readonly targets: ReadonlyArray<{ issue: number; text: string; value: string; met: boolean | null }>;
   /** The same figures, flat: `{ name, library, metric, value, unit }`. */
   readonly records: readonly PayloadRecord[];
-  readonly data: { readonly bytes: number; readonly iterations: number; readonly progress: ProgressCost | undefined };
+  /** `minMs`: the fastest iteration of each path (by library): on a busy machine a steadier figure than the median. */
+  readonly data: {
+    readonly bytes: number;
+    readonly iterations: number;
+    readonly progress: ProgressCost | undefined;
+    readonly minMs: Record<string, Partial<Record<PayloadPath, number>>>;
+  };
 }
 
 export interface ProgressCost {
@@ -131,7 +137,7 @@ function makeData(n: number): Float64Array<ArrayBuffer> {
  * every iteration, untimed (a fresh buffer for a transfer). `fn` must resolve with the sum; a wrong one
  * throws, and the row reports the error.
  */
-async function sample(name: string, sz: Sizes, expected: number, fn: () => Promise<number>, before?: () => void): Promise<number> {
+async function sample(name: string, sz: Sizes, expected: number, fn: () => Promise<number>, before?: () => void): Promise<{ p50: number; min: number }> {
   before?.();
   const first = await fn();
   if (first !== expected) throw new Error(`${name}: wrong sum ${first}, expected ${expected}`);
@@ -150,7 +156,7 @@ async function sample(name: string, sz: Sizes, expected: number, fn: () => Promi
     const error = r && 'error' in r ? r.error : undefined;
     throw error ?? new Error(`${name}: tinybench did not complete (${r?.state ?? 'no result'})`);
   }
-  return r.latency.p50;
+  return { p50: r.latency.p50, min: r.latency.min };
 }
 
 type Runner = (p: PayloadPath) => { fn: () => Promise<number>; before?: () => void } | undefined;
@@ -328,18 +334,25 @@ export async function runPayloadSuite(options: PayloadOptions): Promise<PayloadS
   const bytes = data.byteLength;
 
   const rows: PayloadRow[] = [];
-  const floor = await sample('compute floor', sz, expected, async () => sumOf(data));
+  const minMs: Record<string, Partial<Record<PayloadPath, number>>> = {};
+  const floorSample = await sample('compute floor', sz, expected, async () => sumOf(data));
+  const floor = floorSample.p50;
   rows.push({ lib: FLOOR_LIB, values: { floor }, checked: true });
+  minMs[FLOOR_LIB] = { floor: floorSample.min };
   let progress: ProgressCost | undefined;
   for (const lib of libs) {
     log(`payload: ${lib}`);
     const values: Partial<Record<PayloadPath, number>> = {};
+    const mins: Partial<Record<PayloadPath, number>> = {};
+    minMs[lib] = mins;
     let pool: Pool | undefined;
     try {
       pool = await OPENERS[lib](workers, data, sharedData);
       for (const p of pool.paths) {
         const r = pool.run(p)!;
-        values[p] = await sample(`${lib} ${p}`, sz, expected, r.fn, r.before);
+        const m = await sample(`${lib} ${p}`, sz, expected, r.fn, r.before);
+        values[p] = m.p50;
+        mins[p] = m.min;
       }
       if (lib === 'isolate-workgroup') progress = await (pool as Awaited<ReturnType<typeof openWorkgroup>>).progress(sz);
       rows.push({ lib, values, checked: true });
@@ -353,7 +366,9 @@ export async function runPayloadSuite(options: PayloadOptions): Promise<PayloadS
   const records: PayloadRecord[] = [];
   for (const row of rows) {
     for (const [p, v] of Object.entries(row.values) as Array<[PayloadPath, number]>) {
-      records.push({ name: `16 MiB Float64Array sum per job, ${p}`, library: row.lib, metric: p, value: v, unit: 'ms' });
+      records.push({ name: `16 MiB Float64Array sum per job, ${p}, median`, library: row.lib, metric: p, value: v, unit: 'ms' });
+      const min = minMs[row.lib]?.[p];
+      if (min !== undefined) records.push({ name: `16 MiB Float64Array sum per job, ${p}, fastest`, library: row.lib, metric: `${p}-min`, value: min, unit: 'ms' });
     }
   }
   if (progress) {
@@ -386,20 +401,30 @@ export async function runPayloadSuite(options: PayloadOptions): Promise<PayloadS
     ],
     targets,
     records,
-    data: { bytes, iterations: sz.iterations, progress },
+    data: { bytes, iterations: sz.iterations, progress, minMs },
   };
 }
 
 function markdown(r: PayloadSuiteResult): string {
   const floor = r.rows.find((x) => x.lib === FLOOR_LIB)?.values.floor;
   const piscinaCopy = r.rows.find((x) => x.lib === 'piscina')?.values.copy;
-  const out = [`### ${r.title}`, '', '| library | path | ms / job | × compute floor | × faster than piscina copy |', '|---|---|---:|---:|---:|'];
+  const minFloor = r.data.minMs[FLOOR_LIB]?.floor;
+  const minPiscina = r.data.minMs['piscina']?.copy;
+  const out = [
+    `### ${r.title}`,
+    '',
+    '| library | path | ms / job (median) | × compute floor | × faster than piscina copy | fastest ms | × floor (fastest) | × piscina copy (fastest) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const row of r.rows) {
-    if (row.error !== undefined) out.push(`| ${row.lib} | — | error: ${row.error} | | |`);
+    if (row.error !== undefined) out.push(`| ${row.lib} | — | error: ${row.error} | | | | | |`);
     for (const [p, v] of Object.entries(row.values) as Array<[PayloadPath, number]>) {
       const vsFloor = floor ? (v / floor).toFixed(2) : '—';
       const vsPiscina = piscinaCopy ? (piscinaCopy / v).toFixed(1) : '—';
-      out.push(`| ${row.lib} | ${p === 'floor' ? 'compute only' : p} | ${v.toFixed(2)} | ${vsFloor} | ${vsPiscina} |`);
+      const min = r.data.minMs[row.lib]?.[p];
+      const minVsFloor = min !== undefined && minFloor ? (min / minFloor).toFixed(2) : '—';
+      const minVsPiscina = min !== undefined && minPiscina ? (minPiscina / min).toFixed(1) : '—';
+      out.push(`| ${row.lib} | ${p === 'floor' ? 'compute only' : p} | ${v.toFixed(2)} | ${vsFloor} | ${vsPiscina} | ${min?.toFixed(2) ?? '—'} | ${minVsFloor} | ${minVsPiscina} |`);
     }
   }
   out.push('', '| target (issue 5) | measured | met |', '|---|---|---|');
