@@ -59,9 +59,9 @@ export function breakEven(sizes: readonly number[], speedups: readonly (number |
 
 export async function breakevenSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const sizes = pick(ctx, [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], [2, 200]);
-  const budget = pick(ctx, 100, 10);
-  const maxJobs = pick(ctx, 40_000, 1_000);
-  const reps = pick(ctx, 3, 1);
+  const budget = pick(ctx, 80, 10);
+  const maxJobs = pick(ctx, 30_000, 1_000);
+  const reps = pick(ctx, 2, 1);
   const counts = sizes.map((us) => jobsFor(us, budget, maxJobs));
 
   ctx.log('breakeven: one thread');

@@ -1,8 +1,8 @@
 /** One job at a time: the round trip of a tiny job (dispatch -> result), p50 and p99. */
 import { errorMessage, pick, type SuiteContext } from '../lib/context.js';
 import { sample } from '../lib/measure.js';
-import { openPool, type BenchPool } from '../lib/pools.js';
-import type { Row, SuiteOutput } from '../lib/report.js';
+import { OURS, openPool, type BenchPool } from '../lib/pools.js';
+import { bestPeer, type Metric, type Row, type SuiteOutput, type Target } from '../lib/report.js';
 
 /** p50/p99 in µs of `iterations` sequential tiny jobs, each result checked. */
 export async function roundTrip(pool: BenchPool, iterations: number, warmup: number): Promise<{ p50: number; p99: number }> {
@@ -32,14 +32,27 @@ export async function latencySuite(ctx: SuiteContext): Promise<SuiteOutput> {
       await pool?.close().catch(() => {});
     }
   }
+  const metrics: Metric[] = [
+    { key: 'p50', label: 'p50 (µs)', better: 'lower', ratios: true },
+    { key: 'p99', label: 'p99 (µs)', better: 'lower', ratios: true },
+  ];
+  const ours = rows.find((r) => r.lib === OURS && r.error === undefined)?.values['p50'];
+  const best = bestPeer(metrics[0]!, rows);
+  const targets: Target[] = [
+    { issue: 3, text: 'one-at-a-time round trip p50 ≤ 10 µs', value: ours === undefined ? 'no result' : `${ours.toFixed(1)} µs`, met: ours === undefined ? null : ours <= 10 },
+    {
+      issue: 3,
+      text: 'one-at-a-time round trip p50 ≤ 1/5 of the fastest peer',
+      value: ours !== undefined && best ? `${ours.toFixed(1)} µs vs ${best.lib} ${best.value.toFixed(1)} µs = ${(ours / best.value).toFixed(2)}×` : 'no result',
+      met: ours !== undefined && best ? ours <= best.value / 5 : null,
+    },
+  ];
   return {
     suite: 'latency',
     title: `One job at a time: round trip of a tiny job, ${ctx.workers} workers`,
-    metrics: [
-      { key: 'p50', label: 'p50 (µs)', better: 'lower', ratios: true },
-      { key: 'p99', label: 'p99 (µs)', better: 'lower', ratios: true },
-    ],
+    metrics,
     rows,
+    targets,
     notes: [`${iterations.toLocaleString('en-US')} sequential round trips after ${warmup} untimed ones; each answer checked.`],
   };
 }
