@@ -762,7 +762,7 @@ export class WorkgroupCore {
           await null;
           continue;
         }
-        await waitAsyncPromise(i32, POOL_RESULTS_SEQ_I32, seq, MAIN_TICK_MS);
+        await this.#waitForResults(seq);
         Atomics.store(i32, POOL_MAIN_PARKED_I32, 0);
         this.drain();
         this.#supervise();
@@ -771,6 +771,27 @@ export class WorkgroupCore {
       this.#pumping = false;
       this.#updateRefs();
     }
+  }
+
+  /** Rung by a worker's 'wake' message while main waits without `Atomics.waitAsync`. */
+  #doorbell: (() => void) | undefined;
+
+  /**
+   * Waits until the results word moves from `seq` (or MAIN_TICK_MS): `Atomics.waitAsync` where the main
+   * thread has it; elsewhere the message doorbell — a worker that finds no waiter to notify posts 'wake'.
+   */
+  #waitForResults(seq: number): Promise<unknown> {
+    if (this.platform.hasWaitAsync) return waitAsyncPromise(this.#i32, POOL_RESULTS_SEQ_I32, seq, MAIN_TICK_MS);
+    return new Promise<void>((resolve) => {
+      const ring = (): void => {
+        clearTimeout(timer);
+        this.#doorbell = undefined;
+        resolve();
+      };
+      const timer = setTimeout(ring, MAIN_TICK_MS);
+      this.platform.unrefTimer(timer);
+      this.#doorbell = ring;
+    });
   }
 
   #spinForResults(micros: number): boolean {
@@ -1366,7 +1387,8 @@ export class WorkgroupCore {
         return;
       }
       case 'wake':
-        this.drain();
+        if (this.#doorbell) this.#doorbell(); // the results loop drains
+        else this.drain();
         return;
       case 'sab':
         this.#codec.addWorkerBuffer(ws.slot, m.id, m.buffer);

@@ -157,6 +157,8 @@ const ID_PLACEHOLDER = new Uint8Array(4);
  */
 const CONTROL_YIELD_MS = 20;
 const BUSY_YIELD_MS = 50;
+/** Longest a batch of queue jobs holds its results back (see #turn). */
+const BATCH_PUBLISH_MS = 2;
 
 interface MemberEntry {
   readonly instance: {
@@ -350,11 +352,20 @@ export class WorkerCore {
       did = true;
     }
     if (did) this.#direct.release();
-    // Shared queue: claim while there is room for more running jobs (bounded batch per turn).
+    // Shared queue: claim while there is room for more running jobs (bounded batch per turn). A command
+    // (stop, control message) ends the batch, and a batch of long jobs publishes its results every
+    // BATCH_PUBLISH_MS (checked every 4 jobs), so it neither delays a kill nor holds results back.
+    let published = 0;
     for (let batch = 0; batch < 256 && !this.#stopping && this.#slotsUsed < this.#concurrency; batch++) {
+      if (batch > 0 && Atomics.load(i32, cb + CB_COMMAND) !== 0) break;
       if (this.#queue.tryClaim() === 0) break;
       did = true;
+      if (batch === 0) published = performance.now();
       this.#takeQueued();
+      if ((batch & 3) === 3 && performance.now() - published >= BATCH_PUBLISH_MS) {
+        this.#flush();
+        published = performance.now();
+      }
     }
     this.#flush();
     return did;
