@@ -80,6 +80,25 @@ describe('copies', () => {
     expect(g.stats().sharedMemory).toMatchObject({ liveBytes: base.liveBytes, liveBlocks: base.liveBlocks });
   });
 
+  it('a queued job with a big buffer that is cancelled gives its shared-memory copy back', async () => {
+    const g = await start(1);
+    const gate = g.allocate(Float64Array, 4); // the blocker waits on a flag in here
+    const base = g.stats().sharedMemory;
+    const blocker = g.dispatch(new zc.SumScaleAfterFlag(gate, 1));
+    blocker.catch(() => {});
+    const c = new AbortController();
+    const victim = g.dispatch(new zc.SumScale(new Float64Array(100_000).fill(1)), { signal: c.signal });
+    victim.catch(() => {});
+    expect(g.stats().sharedMemory.liveBytes).toBe(base.liveBytes + 800_000); // the out-of-band copy, in flight
+    c.abort();
+    await expect(victim).rejects.toBeInstanceOf(lib.WorkgroupJobAbortedException);
+    expect(g.stats().sharedMemory.liveBytes).toBe(base.liveBytes);
+    Atomics.store(new Int32Array(gate.buffer, gate.byteOffset, 1), 0, 1);
+    Atomics.notify(new Int32Array(gate.buffer, gate.byteOffset, 1), 0);
+    await expect(blocker).resolves.toMatchObject({ shared: true });
+    g.release(gate);
+  });
+
   it('a typed array over part of a big buffer sends only its window', async () => {
     const g = await start(1);
     const whole = new Float64Array(256 * 1024).fill(1);
@@ -133,6 +152,24 @@ describe('transfer', () => {
     expect(got[0]!.length).toBe(100_000);
     expect(got[0]![99_999]).toBe(99_999);
     expect(got[0]!.buffer).toBeInstanceOf(ArrayBuffer);
+  });
+});
+
+describe('members', () => {
+  it('big non-shared buffers in the member, in commands and in results go out of band; this.transfer() moves a result', async () => {
+    const g = await start(1);
+    const base = g.stats().sharedMemory;
+    const initial = new Float64Array(100_000).fill(2);
+    const store = await g.addInstance(new zc.BlobStore(initial));
+    await expect(store.invoke({ kind: 'sum', data: new Float64Array(100_000).fill(3) })).resolves.toBe(300_000);
+    const got = (await store.invoke({ kind: 'get' })) as Float64Array;
+    expect(got).toEqual(initial);
+    const moved = (await store.invoke({ kind: 'move', n: 50_000 })) as Float64Array;
+    expect(moved.length).toBe(50_000);
+    expect(moved[49_999]).toBe(1);
+    await expect(store.invoke({ kind: 'moved?' })).resolves.toBe(true);
+    expect(g.stats().sharedMemory).toMatchObject({ liveBytes: base.liveBytes, liveBlocks: base.liveBlocks });
+    await g.destroyInstance(store);
   });
 });
 
