@@ -99,6 +99,23 @@ describe('copies', () => {
     g.release(gate);
   });
 
+  it('a job its worker never read (the worker was killed) gives its shared-memory copy back', async () => {
+    const g = await start(2);
+    const gate = g.allocate(Float64Array, 4);
+    const base = g.stats().sharedMemory;
+    const blocker = g.dispatch(new zc.SumScaleAfterFlag(gate, 1), 0);
+    blocker.catch(() => {});
+    const stuck = g.dispatch(new zc.SumScale(new Float64Array(100_000).fill(1)), 0); // waits in worker 0's lane
+    stuck.catch(() => {});
+    expect(g.stats().sharedMemory.liveBytes).toBe(base.liveBytes + 800_000);
+    await g.kill(0);
+    await expect(stuck).rejects.toThrow('Isolate #0 was killed - job cancelled');
+    await expect(blocker).rejects.toThrow('Isolate #0 was killed - job cancelled');
+    expect(g.stats().sharedMemory.liveBytes).toBe(base.liveBytes);
+    await expect(g.dispatch(new zc.SumScale(new Float64Array(100_000).fill(1)))).resolves.toMatchObject({ sum: 100_000 });
+    g.release(gate);
+  });
+
   it('a typed array over part of a big buffer sends only its window', async () => {
     const g = await start(1);
     const whole = new Float64Array(256 * 1024).fill(1);
