@@ -6,8 +6,8 @@
  * and the name of the worker's life lock. The worker takes that lock (Web Locks) before it touches
  * shared memory and holds it until its thread is gone: main learns of the death when its own request for
  * the lock is granted (see browser-platform.ts). Control messages arrive on the port through the event
- * loop only — there is no synchronous pull in browsers — so the loop never blocks in `Atomics.wait` to
- * park (it uses `Atomics.waitAsync`) and returns to its event loop when main flags a control message.
+ * loop only — there is no synchronous pull in browsers — so the loop returns to its event loop when main
+ * flags a control message, and parks in short blocking slices with an event-loop turn between them.
  */
 import type { ControlToMain, ControlToWorker, WorkerInit } from '../ring/protocol.js';
 import type { BrowserBoot, BrowserLifecycle, BrowserWorkerScope } from './browser-globals.js';
@@ -65,8 +65,9 @@ const host: WorkerHost = {
   },
   yieldToEventLoop,
   hasForeignWork() {
-    // Timers and fetches of user code are invisible from here, and control messages need the event loop too.
-    return true;
+    // User timers and I/O are invisible here: the loop parks in short blocking slices and turns the event
+    // loop between them (worker-core.ts, PARK_SLICE_MS) instead.
+    return false;
   },
   onUncaught(handler) {
     scope.addEventListener('error', (e) => {

@@ -14,8 +14,8 @@ export interface WorkerHost {
   pullControl(): ControlToWorker | undefined;
   /**
    * True when `pullControl()` can take control messages synchronously (Node). False in browsers: the loop
-   * must return to its event loop to receive them, so it never parks in a blocking `Atomics.wait` and it
-   * yields whenever main flags a waiting control message.
+   * must return to its event loop to receive them, so it yields whenever main flags a waiting control
+   * message, and it parks in short blocking slices with an event-loop turn between them.
    */
   readonly syncControl: boolean;
   /** Lets timers, I/O and microtasks run, then resumes (a macrotask turn). */

@@ -159,6 +159,8 @@ const CONTROL_YIELD_MS = 20;
 const BUSY_YIELD_MS = 50;
 /** Longest a batch of queue jobs holds its results back (see #turn). */
 const BATCH_PUBLISH_MS = 2;
+/** Browsers: longest blocking park; then one event-loop turn (user timers, messages) before parking again. */
+const PARK_SLICE_MS = 20;
 
 interface MemberEntry {
   readonly instance: {
@@ -289,12 +291,16 @@ export class WorkerCore {
       Atomics.or(i32, POOL_IDLE_MASK_I32 + (this.#init.slot >> 5), bit);
       Atomics.store(i32, cb + CB_STATE, STATE_PARKED);
       if (!this.#hasWork()) {
-        // Block only where control messages can be pulled synchronously (Node) and nothing else needs
-        // this thread's event loop; browsers always park with waitAsync (back to the event loop).
-        if (this.#asyncPending > 0 || !this.#host.syncControl || this.#host.hasForeignWork()) {
+        // Block (the fastest wake-up) unless something needs this thread's event loop: async work, timers
+        // or I/O (Node sees them), a control message on its way (browsers have no synchronous pull).
+        if (this.#asyncPending > 0 || this.#host.hasForeignWork() || performance.now() < this.#controlUntil) {
           await parkAsync(i32, cb + CB_DOORBELL, d, this.#init.parkTimeoutMs, () => this.#host.yieldToEventLoop());
-        } else {
+        } else if (this.#host.syncControl) {
           Atomics.wait(i32, cb + CB_DOORBELL, d, this.#init.parkTimeoutMs);
+        } else if (Atomics.wait(i32, cb + CB_DOORBELL, d, Math.min(PARK_SLICE_MS, this.#init.parkTimeoutMs)) === 'timed-out') {
+          // Browsers cannot see the worker's timers and messages: block in slices, turning the event loop
+          // between them (a blocked wake-up is about twice as fast as waitAsync's task, measured in Chromium).
+          await this.#host.yieldToEventLoop();
         }
       }
       Atomics.and(i32, POOL_IDLE_MASK_I32 + (this.#init.slot >> 5), ~bit);
