@@ -106,19 +106,31 @@ function headline(suite) {
   return best;
 }
 
+const BEST_PATH = { key: 'best', label: "ms per job on each library's fastest path (the floor: no worker)", better: 'lower' };
+
+/** The payload suite has one column per path; its panel shows each library at its best. */
+function bestPath(suite) {
+  const rows = suite.rows.map((r) => {
+    const vs = Object.values(r.values).filter((v) => Number.isFinite(v) && v > 0);
+    return { ...r, values: vs.length ? { best: Math.min(...vs) } : {} };
+  });
+  return { ...suite, rows };
+}
+
 /** The SVG for a results document ({ suites: SuiteResult[], machine, date }). */
 export function renderChart(doc) {
   const parts = [];
   let y = 10;
   for (const suite of doc.suites ?? []) {
     if (suite.skipped !== undefined || !Array.isArray(suite.rows) || suite.rows.length === 0) continue;
-    const panel = suite.suite === 'breakeven' ? curvePanel(suite, y) : barPanel(suite, headline(suite), y);
+    const panel =
+      suite.suite === 'breakeven' ? curvePanel(suite, y) : suite.suite === 'payload' ? barPanel(bestPath(suite), BEST_PATH, y) : barPanel(suite, headline(suite), y);
     if (panel.height === 0) continue;
     parts.push(panel.svg);
     y += panel.height;
   }
   const m = doc.machine ?? {};
-  parts.push(`<text x="12" y="${y + 12}" class="sub">${esc(`${doc.generatedBy ?? 'npm run bench'} — ${m.date ?? ''}, node ${m.node ?? '?'}, ${m.cpus ?? '?'} × ${m.cpuModel ?? '?'}${m.smoke ? ' — SMOKE RUN, times mean nothing' : ''}`)}</text>`);
+  parts.push(`<text x="12" y="${y + 12}" class="sub">${esc(`${doc.generatedBy ?? 'npm run bench'} — ${m.date ?? ''}, node ${m.node ?? '?'}, ${m.cpus ?? '?'} × ${m.cpuModel ?? '?'}, load ${(m.loadAverage ?? []).join(' / ')}${m.smoke ? ' — SMOKE RUN, times mean nothing' : ''}`)}</text>`);
   const height = y + 24;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">`,

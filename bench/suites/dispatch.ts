@@ -21,7 +21,7 @@ export async function dispatchSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   // Counts sized so the whole `npm run bench` stays under 10 minutes on 2 cores with the slowest peers.
   const count = pick(ctx, 100_000, 2_000);
   const windowedCount = pick(ctx, 50_000, 1_000);
-  const iterations = pick(ctx, 3, 1);
+  const iterations = pick(ctx, 2, 1);
   const windowedIterations = pick(ctx, 2, 1);
   const rows: Row[] = [];
   const variants: { label: string; lib: LibName; config?: Record<string, unknown> }[] = ctx.libs.map((lib) => ({ label: lib, lib }));

@@ -21,7 +21,10 @@ interface RingJson {
 
 function runChild(smoke: boolean): Promise<string> {
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-  const env = { ...process.env, ...(smoke ? { BENCH_SCALE: '0.001', BENCH_REPS: '1' } : {}) };
+  // Smoke: tiny counts. Full: one run per row (its own default is the median of 3, which alone takes
+  // longer than the 10 minutes the whole `npm run bench` may use on 2 cores); BENCH_REPS/BENCH_SCALE set
+  // by the caller win.
+  const env = smoke ? { ...process.env, BENCH_SCALE: '0.001', BENCH_REPS: '1' } : { BENCH_REPS: '1', ...process.env };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [tsx, fileURLToPath(FILE)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -81,7 +84,9 @@ export async function ringSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   return {
     ...base,
     markdown: tablesOf(stdout).replace(/\n*Targets \(reported, not asserted\):[\s\S]*$/, ''),
-    notes: ['Output of `bench/ring.bench.ts` (its own tables; ratios there are × postMessage in the same topology). Full figures: bench/results/ring.json.'],
+    notes: [
+      `Output of \`bench/ring.bench.ts\` (its own tables; ratios there are × postMessage in the same topology), ${ctx.smoke ? 'smoke counts' : `one run per row (BENCH_REPS=${process.env['BENCH_REPS'] ?? '1'}); \`npx tsx bench/ring.bench.ts\` alone takes the median of 3`}. Full figures: bench/results/ring.json.`,
+    ],
     targets,
   };
 }

@@ -65,9 +65,10 @@ export async function rssSuite(ctx: SuiteContext): Promise<SuiteOutput> {
     suite: 'rss',
     title: `RSS over ${jobs.toLocaleString('en-US')} tiny jobs (1,024 in flight), one process per library`,
     metrics: [
-      { key: 'growth', label: 'RSS growth (MiB)', better: 'lower', ratios: true, digits: 1 },
+      // No ratios on growth: it can be zero or negative (a process that gave memory back), where a ratio means nothing.
+      { key: 'growth', label: 'RSS growth (MiB)', better: 'lower', digits: 1 },
       { key: 'before', label: 'RSS after warm-up (MiB)', better: 'lower', digits: 1 },
-      { key: 'peak', label: 'peak RSS (MiB)', better: 'lower', digits: 1 },
+      { key: 'peak', label: 'peak RSS (MiB)', better: 'lower', ratios: true, digits: 1 },
       { key: 'rate', label: 'jobs/s in this run', better: 'higher', digits: 0 },
     ],
     rows,
