@@ -2,7 +2,7 @@
 // and the public barrel share one instance of every module (the same `WorkgroupJob` class on both
 // sides of a work module's `import 'isolate-workgroup'`). Declarations come from `tsc -p tsconfig.build.json`.
 import { build } from 'esbuild';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -18,9 +18,11 @@ async function listTs(dir) {
   return out;
 }
 
-export async function buildLib({ quiet = false } = {}) {
+export async function buildLib({ quiet = false, clean = false } = {}) {
   const started = performance.now();
-  // dist/ is overwritten in place, not removed first: several test runs may build at once.
+  // Tests overwrite dist/ in place (several runs may build at once); a release build (`--clean`) starts
+  // from an empty dist/ so that no stale file is packed.
+  if (clean) await rm(path.join(root, 'dist'), { recursive: true, force: true });
   await build({
     entryPoints: await listTs(path.join(root, 'src')),
     outdir: path.join(root, 'dist'),
@@ -36,5 +38,5 @@ export async function buildLib({ quiet = false } = {}) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  await buildLib();
+  await buildLib({ clean: process.argv.includes('--clean') });
 }

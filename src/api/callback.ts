@@ -87,6 +87,7 @@ export class CallbackWorkgroupBase<R, A> {
       wg = this.#factory({
         modules: options.modules,
         captureMainStack: false,
+        progress: 'all', // report(a) calls callback(a) for every a (SPEC §4): the job waits for room
         respawn: false,
         health: { enabled: false },
         cancelGraceMs: 0,

@@ -101,6 +101,13 @@ export interface WorkgroupConfig {
   readonly spinIterations?: number;
   /** Longest a parked worker sleeps before it re-checks on its own (safety net). Default 1000 ms. */
   readonly parkTimeoutMs?: number;
+  /**
+   * What `this.report()` does when main falls behind (the worker's result ring is ¾ full):
+   * `'coalesce'` (default) keeps only the latest waiting report, so reporting never slows the job — every
+   * report that is delivered is in order and before the result, the last one always arrives;
+   * `'all'` delivers every report: the job waits for room (backpressure).
+   */
+  readonly progress?: 'coalesce' | 'all';
   /** Replace a worker that crashed, with a new index. Default true. */
   readonly respawn?: boolean;
   /** Grace a cancelled or timed-out running job has to return before its worker is terminated and replaced. Default 1000 ms. */
@@ -138,6 +145,7 @@ export interface ResolvedConfig {
   readonly arenaMaxBytes: number;
   readonly spinIterations: number;
   readonly parkTimeoutMs: number;
+  readonly progress: 'coalesce' | 'all';
   readonly respawn: boolean;
   readonly cancelGraceMs: number;
   readonly logger: WorkgroupLogger;
@@ -181,6 +189,11 @@ function intIn(name: string, v: unknown, min: number, max: number): number {
   return v;
 }
 
+function oneOf<T extends string>(name: string, v: unknown, values: readonly T[]): T {
+  if (!values.includes(v as T)) throw new TypeError(`expected \`${name}\` to be one of ${values.map((x) => `'${x}'`).join(', ')}, got ${describe(v)}`);
+  return v as T;
+}
+
 function powerOfTwo(name: string, v: unknown, min: number, max: number): number {
   const n = intIn(name, v, min, max);
   if ((n & (n - 1)) !== 0) throw new RangeError(`expected \`${name}\` to be a power of two in ${min}..${max}, got ${n}`);
@@ -189,9 +202,11 @@ function powerOfTwo(name: string, v: unknown, min: number, max: number): number 
 
 const KNOWN = new Set([
   'modules', 'health', 'startupPolicy', 'labelBuilder', 'maxQueue', 'concurrency', 'queueCapacity', 'directRingBytes',
-  'resultRingBytes', 'arenaInitialBytes', 'arenaMaxBytes', 'spinIterations', 'parkTimeoutMs', 'respawn', 'cancelGraceMs',
+  'resultRingBytes', 'arenaInitialBytes', 'arenaMaxBytes', 'spinIterations', 'parkTimeoutMs', 'progress', 'respawn', 'cancelGraceMs',
   'logger', 'workerOptions', 'maxWorkers', 'captureMainStack', 'mainSpinMicros',
 ]);
+
+const HEALTH_KEYS = new Set(['enabled', 'pingTimeoutMs', 'stalenessThresholdMs', 'maxConsecutiveFailures', 'checkBeforeDispatching']);
 
 export function validateWorkerCount(n: unknown): number {
   return intIn('workerCount', n, 0, 256);
@@ -203,6 +218,7 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
   for (const key of Object.keys(config)) {
     if (!KNOWN.has(key)) throw new TypeError(`unknown option \`${key}\`: expected one of ${[...KNOWN].join(', ')}`);
   }
+  if (!Array.isArray(config.modules ?? [])) throw new TypeError(`expected \`modules\` to be an array of URLs, got ${describe(config.modules)}`);
   const modules = (config.modules ?? []).map((m, i) => {
     if (m instanceof URL) return m.href;
     if (typeof m === 'string') {
@@ -214,8 +230,15 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
     }
     throw new TypeError(`expected \`modules[${i}]\` to be a URL or URL string, got ${describe(m)}`);
   });
-  if (!Array.isArray(config.modules ?? [])) throw new TypeError(`expected \`modules\` to be an array, got ${describe(config.modules)}`);
   const h = config.health;
+  if (h !== undefined && !(h instanceof WorkgroupHealthConfig)) {
+    if (h === null || typeof h !== 'object' || Array.isArray(h)) {
+      throw new TypeError(`expected \`health\` to be a WorkgroupHealthConfig (e.g. WorkgroupHealthConfig.aggressive()) or an object with its fields, got ${describe(h)}`);
+    }
+    for (const key of Object.keys(h)) {
+      if (!HEALTH_KEYS.has(key)) throw new TypeError(`unknown option \`health.${key}\`: expected one of ${[...HEALTH_KEYS].join(', ')}`);
+    }
+  }
   const health = h === undefined ? WorkgroupHealthConfig.defaults() : h instanceof WorkgroupHealthConfig ? h : new WorkgroupHealthConfig(h);
   const startupPolicy = config.startupPolicy ?? 'concurrent';
   if (startupPolicy !== 'concurrent' && startupPolicy !== 'sequential') {
@@ -227,9 +250,15 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
   const arenaMaxBytes = intIn('arenaMaxBytes', config.arenaMaxBytes ?? 1024 * 1024 * 1024, 1 << 20, 2 ** 32);
   const arenaInitialBytes = intIn('arenaInitialBytes', config.arenaInitialBytes ?? Math.min(4 << 20, arenaMaxBytes), 1 << 16, arenaMaxBytes);
   const logger = config.logger ?? {};
+  if (typeof logger === 'object' && logger !== null) {
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      const fn = (logger as Record<string, unknown>)[level];
+      if (fn !== undefined && typeof fn !== 'function') throw new TypeError(`expected \`logger.${level}\` to be a function, got ${describe(fn)}`);
+    }
+  }
   if (typeof logger !== 'object' || logger === null) throw new TypeError(`expected \`logger\` to be an object with debug/info/warn/error methods, got ${describe(logger)}`);
   const workerOptions = config.workerOptions;
-  if (workerOptions !== undefined && (typeof workerOptions !== 'object' || workerOptions === null)) {
+  if (workerOptions !== undefined && (typeof workerOptions !== 'object' || workerOptions === null || Array.isArray(workerOptions))) {
     throw new TypeError(`expected \`workerOptions\` to be an object, got ${describe(workerOptions)}`);
   }
   return {
@@ -246,6 +275,7 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
     arenaMaxBytes,
     spinIterations: intIn('spinIterations', config.spinIterations ?? defaultSpin, 0, 10_000_000),
     parkTimeoutMs: intIn('parkTimeoutMs', config.parkTimeoutMs ?? 1000, 1, 3_600_000),
+    progress: oneOf('progress', config.progress ?? 'coalesce', ['coalesce', 'all'] as const),
     respawn: bool('respawn', config.respawn ?? true),
     cancelGraceMs: nonNegative('cancelGraceMs', config.cancelGraceMs ?? 1000),
     logger,

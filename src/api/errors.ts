@@ -72,7 +72,7 @@ export class WorkgroupSetupException extends WorkgroupException {
   readonly isolateIndex: number;
 
   constructor(isolateIndex: number, message: string, options?: WorkgroupErrorOptions) {
-    super(`Failed to initialize isolate #${isolateIndex}: ${message}`, options);
+    super(isolateIndex < 0 ? `Failed to initialize the workgroup: ${message}` : `Failed to initialize isolate #${isolateIndex}: ${message}`, options);
     this.isolateIndex = isolateIndex;
   }
 }

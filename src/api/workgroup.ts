@@ -8,7 +8,7 @@ import { markUnsendable } from '../scheduler/main-codec.js';
 import type { Platform } from '../scheduler/platform.js';
 import { isImportingWorkModules } from '../shared/worker-flag.js';
 import { resolveConfig, validateWorkerCount, type WorkgroupConfig } from './config.js';
-import { WorkgroupException, WorkgroupMemberNotFoundException } from './errors.js';
+import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberNotFoundException } from './errors.js';
 import type { CommandResult, JobResult, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember, WorkerCommand } from './job.js';
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
@@ -100,6 +100,9 @@ export class IsolateWorkgroup {
     platform.assertSupported();
     const count = validateWorkerCount(workerCount);
     const cfg = resolveConfig(config, defaultSpin(count, platform.cores()));
+    if (count > cfg.maxWorkers) {
+      throw new RangeError(`expected \`maxWorkers\` to be at least the worker count ${count}, got ${cfg.maxWorkers}`);
+    }
     this.#core = new WorkgroupCore(count, cfg, platform, cfg.captureMainStack);
     this.#health = new HealthMonitor(this.#core);
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -221,6 +224,10 @@ export class IsolateWorkgroup {
    */
   allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
     if (!this.#core.launched) throw new WorkgroupException('allocate() needs the shared memory that launch() creates: call launch() first');
+    if (this.#core.state === 'disposed') throw new WorkgroupInactiveException('allocate() after shutdown(): the workgroup accepts no new work');
+    if (typeof ctor !== 'function' || !('BYTES_PER_ELEMENT' in ctor)) {
+      throw new TypeError(`expected \`ctor\` to be a typed-array constructor (Float64Array, Uint8Array, …), got ${typeof ctor === 'function' ? (ctor as Function).name || 'a function' : describeValue(ctor)}`);
+    }
     const arena = this.#core.arena;
     return disposable(arena, arena.allocArray(ctor, length)) as unknown as SharedTypedArray<C> & Disposable;
   }

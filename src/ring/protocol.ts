@@ -53,6 +53,8 @@ export interface WorkerInit {
   readonly concurrency: number;
   readonly spinIterations: number;
   readonly parkTimeoutMs: number;
+  /** 'coalesce': a report finding the result ring ¾ full replaces the waiting one; 'all': the job waits for room. */
+  readonly progress: 'coalesce' | 'all';
   readonly sharedBuffers: ReadonlyArray<readonly [number, SharedArrayBuffer]>;
 }
 

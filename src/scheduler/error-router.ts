@@ -17,7 +17,8 @@ export interface IsolateErrorInfo {
   readonly memberId?: number;
 }
 
-export type IsolateErrorHandler = (error: unknown, info: IsolateErrorInfo) => void;
+/** May be async: a rejected promise is logged, never rethrown. */
+export type IsolateErrorHandler = (error: unknown, info: IsolateErrorInfo) => unknown;
 
 export class ErrorRouter {
   readonly #handlers = new Map<IsolateErrorType, IsolateErrorHandler>();
@@ -52,13 +53,26 @@ export class ErrorRouter {
   fire(type: Exclude<IsolateErrorType, 'all'>, error: unknown, info: Omit<IsolateErrorInfo, 'type'>): void {
     const handler = this.#handlers.get(type) ?? this.#handlers.get('all');
     if (!handler) {
-      if (type === 'unknown' || type === 'communication') this.#logger.warn?.(`isolate-workgroup: ${type} error`, error);
+      if (type === 'unknown' || type === 'communication') this.#log('warn', `isolate-workgroup: ${type} error`, error);
       return;
     }
     try {
-      handler(error, { type, ...info });
+      const out: unknown = handler(error, { type, ...info });
+      // An async handler that rejects must not become an unhandled rejection.
+      if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
+        (out as PromiseLike<unknown>).then(undefined, (e: unknown) => this.#log('error', `isolate-workgroup: the ${type} error handler rejected`, e));
+      }
     } catch (e) {
-      this.#logger.error?.(`isolate-workgroup: the ${type} error handler threw`, e);
+      this.#log('error', `isolate-workgroup: the ${type} error handler threw`, e);
+    }
+  }
+
+  /** Logs through the user's logger; a logger that throws is ignored (it must never break the workgroup). */
+  #log(level: 'warn' | 'error', message: string, detail: unknown): void {
+    try {
+      this.#logger[level]?.(message, detail);
+    } catch {
+      // nothing sensible left to report to
     }
   }
 }

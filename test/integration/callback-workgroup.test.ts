@@ -19,6 +19,23 @@ describe('CallbackWorkgroup', () => {
     }
   });
 
+  it('calls the callback for every one of 100,000 reports, in order, even with a slow callback (no coalescing)', async () => {
+    let n = 0;
+    let inOrder = true;
+    const result = await within(
+      new lib.CallbackWorkgroup(new cb.Counting(true, 'x', 100_000)).run((v) => {
+        n++;
+        if (v !== `x:${n}`) inOrder = false;
+        if (n % 5000 === 0) for (const end = Date.now() + 2; Date.now() < end; ); // a slow callback now and then
+      }),
+      60_000,
+      '100,000 reports',
+    );
+    expect(result).toBe('executeSync:x');
+    expect(n).toBe(100_000);
+    expect(inOrder).toBe(true);
+  });
+
   it('three concurrent runs do not mix their reports', async () => {
     const tags = ['a', 'b', 'c'];
     const seen: Record<string, string[]> = { a: [], b: [], c: [] };

@@ -59,6 +59,19 @@ describe('errors from user code', () => {
     expect(calls).toEqual(['job@0', 'all']);
   });
 
+  it('an async handler that rejects breaks nothing (no unhandled rejection), the logger hears of it', async () => {
+    const logged: string[] = [];
+    wg = await launched(1, { logger: { error: (m: string) => logged.push(m) } });
+    wg.setErrorHandler(lib.IsolateErrorType.job, async () => {
+      await null;
+      throw new Error('async handler bug');
+    });
+    await expect(wg.dispatch(new work.Throw('plain', 'x'))).rejects.toThrow('x');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(logged.some((m) => m.includes('handler rejected'))).toBe(true);
+    await expect(wg.dispatch(new work.Add(1, 2))).resolves.toBe(3);
+  });
+
   it('a handler that throws breaks nothing', async () => {
     wg = await launched(1);
     wg.setErrorHandler(lib.IsolateErrorType.job, () => {

@@ -123,6 +123,19 @@ describe('lifecycle', () => {
     expect(() => new lib.IsolateWorkgroup(1, { queueCapacity: 1000 })).toThrow(/power of two/);
     expect(() => new lib.IsolateWorkgroup(1, { bogus: 1 } as never)).toThrow('unknown option `bogus`');
     expect(() => new lib.IsolateWorkgroup(1, { health: { pingTimeoutMs: -1 } })).toThrow(RangeError);
+    expect(() => new lib.IsolateWorkgroup(1, { modules: 'work.js' as never })).toThrow('expected `modules` to be an array of URLs');
+    expect(() => new lib.IsolateWorkgroup(1, { health: null as never })).toThrow(/expected `health` to be a WorkgroupHealthConfig/);
+    expect(() => new lib.IsolateWorkgroup(1, { health: { pingTimeout: 5 } as never })).toThrow('unknown option `health.pingTimeout`');
+    expect(() => new lib.IsolateWorkgroup(4, { maxWorkers: 1 })).toThrow('expected `maxWorkers` to be at least the worker count 4, got 1');
+    expect(() => new lib.IsolateWorkgroup(1, { logger: { warn: 5 } as never })).toThrow('expected `logger.warn` to be a function, got 5');
+    expect(() => new lib.IsolateWorkgroup(1, { workerOptions: [] as never })).toThrow(/workerOptions/);
+    expect(() => new lib.IsolateWorkgroup(1, { progress: 'some' as never })).toThrow("expected `progress` to be one of 'coalesce', 'all'");
+  });
+
+  it('refuses allocate() after shutdown', async () => {
+    wg = await launched(1);
+    await wg.shutdown();
+    expect(() => wg!.allocate(Float64Array, 4)).toThrow(lib.WorkgroupInactiveException);
   });
 
   it('a process that launches, works and shuts down exits within 2 s', () => {
