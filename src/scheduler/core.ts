@@ -61,6 +61,7 @@ import {
 import type { ResolvedConfig } from '../api/config.js';
 import { ErrorRouter, type IsolateErrorType } from './error-router.js';
 import { MainCodec } from './main-codec.js';
+import { explainImportError } from '../shared/import-errors.js';
 import type { Pending } from './pending.js';
 import type { Platform } from './platform.js';
 import { EARLY_DEATH_MS, RESPAWN_LIMIT, RespawnGuard, type DeathFacts } from './respawn.js';
@@ -245,7 +246,8 @@ export class WorkgroupCore {
       },
       (error: unknown) => {
         const url = c.modules.find((u) => !this.#codec.registry.isLoaded(u)) ?? c.modules[0];
-        throw new WorkgroupSetupException(-1, `the main thread could not import work module ${url}: ${(error as Error)?.message ?? error}`, { cause: error });
+        const explained = explainImportError(error);
+        throw new WorkgroupSetupException(-1, `the main thread could not import work module ${url}: ${(explained as Error)?.message ?? explained}`, { cause: explained });
       },
     );
     this.#modulesReady = modulesReady;
@@ -306,6 +308,7 @@ export class WorkgroupCore {
           concurrency: c.concurrency,
           spinIterations: c.spinIterations,
           parkTimeoutMs: c.parkTimeoutMs,
+          progress: c.progress,
           sharedBuffers: this.#codec.knownBuffers(),
         },
       },

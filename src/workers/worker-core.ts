@@ -68,6 +68,7 @@ import { REC_SPILL } from '../ring/protocol.js';
 import { bindRuntime, unbindRuntime, type SharedTypedArray, type TypedArrayConstructor, type WorkerRuntime } from '../api/job.js';
 import { HistogramWriter } from './stats-writer.js';
 import { enterModuleImport, leaveModuleImport } from '../shared/worker-flag.js';
+import { explainImportError } from '../shared/import-errors.js';
 
 const ORIGIN = performance.timeOrigin;
 
@@ -617,6 +618,12 @@ export class WorkerCore {
   report(running: Running, value: unknown): void {
     if (running.done) return; // the job already finished
     const results = this.#results;
+    if (this.#init.progress === 'all') {
+      // Every report, in order: when the ring is full, #write waits for main to make room.
+      this.#write(REC_PROGRESS, [running.id], value, 'progress', running.transfers);
+      this.#publishProgress();
+      return;
+    }
     if (running.coalesced !== undefined && !this.#writeCoalesced(running, false)) {
       this.#coalesce(running, value);
       return;
@@ -995,21 +1002,5 @@ function plainError(e: unknown): Error {
   return new Error(String(e));
 }
 
-/** Turns Node's bare ERR_UNKNOWN_FILE_EXTENSION for a `.ts` work module into advice (SPEC §1). */
-export function explainImportError(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && error instanceof Error && /\.m?ts\b/.test(error.message)) {
-    const wrapped = new Error(
-      `${error.message}. This runtime cannot load a TypeScript work module in a worker thread. Fixes: build ` +
-        `the module to JavaScript (esbuild, tsc or your bundler) and list the .js file in \`modules\`; or run on ` +
-        `Node >= 22.18, which strips types by itself; or pass a loader that works in workers on your Node ` +
-        `version through \`workerOptions.execArgv\` (on Node 20, \`--import tsx\` does not apply to workers).`,
-      { cause: error },
-    );
-    wrapped.name = 'TypeError';
-    return wrapped;
-  }
-  return error;
-}
 
 export { ORIGIN_INITIALIZATION };
