@@ -4,7 +4,8 @@
  * with the same 2 module workers and the same tiny job (a + b):
  *
  * - throughput: 100,000 tiny jobs dispatched at once (jobs/s, median of 5 runs);
- * - round trip: one job at a time, 5,000 times (p50 and p99 in µs, median of 5 runs).
+ * - round trip: one job at a time, 5,000 times (p50 and p99 in µs, median of 5 runs);
+ * - both again with `mainSpinMicros: 0` (main waits with waitAsync at once instead of spinning ≤ 50 µs).
  *
  * Every result is checked in the page. The libraries alternate within each repetition, after a
  * warm-up, so that a busy machine slows both alike. Chromium's clock in a cross-origin-isolated page
@@ -24,7 +25,7 @@ import { startCoiServer } from '../scripts/coi-server.mjs';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const LIBS = ['isolate-workgroup', 'postMessage'];
+const LIBS = ['isolate-workgroup', 'isolate-workgroup, mainSpinMicros 0', 'postMessage'];
 
 /** Runs the page's benchmark once in a fresh Chromium; resolves with what the page measured. */
 async function measureInChromium({ smoke }) {
@@ -68,14 +69,17 @@ export async function runBrowserSuite({ smoke = false } = {}) {
 }
 
 function table(result) {
-  const wg = result.summary['isolate-workgroup'];
   const pm = result.summary.postMessage;
   const fmt = (x, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const speed = (r) => (r === 1 ? '1.00×' : r > 1 ? `${r.toFixed(2)}× faster` : `${(1 / r).toFixed(2)}× slower`);
+  const line = (label, s) =>
+    `| ${label} | ${fmt(s.throughput)} | ${(s.throughput / pm.throughput).toFixed(2)}× | ${fmt(s.p50, 1)} | ${speed(pm.p50 / s.p50)} | ${fmt(s.p99, 1)} |`;
   return [
-    `| library | ${fmt(result.jobs)} tiny jobs at once (jobs/s) | × postMessage | round trip p50 (µs) | × postMessage | round trip p99 (µs) |`,
+    `| library | ${fmt(result.jobs)} tiny jobs at once (jobs/s) | × postMessage | round trip p50 (µs) | vs postMessage | round trip p99 (µs) |`,
     '|---|---:|---:|---:|---:|---:|',
-    `| **isolate-workgroup** | ${fmt(wg.throughput)} | ${(wg.throughput / pm.throughput).toFixed(2)}× | ${fmt(wg.p50, 1)} | ${(pm.p50 / wg.p50).toFixed(2)}× faster | ${fmt(wg.p99, 1)} |`,
-    `| postMessage pool | ${fmt(pm.throughput)} | 1.00× | ${fmt(pm.p50, 1)} | 1.00× | ${fmt(pm.p99, 1)} |`,
+    line('**isolate-workgroup**', result.summary['isolate-workgroup']),
+    line('isolate-workgroup, `mainSpinMicros: 0`', result.summary['isolate-workgroup, mainSpinMicros 0']),
+    line('postMessage pool (baseline)', pm),
   ].join('\n');
 }
 
@@ -99,6 +103,7 @@ async function main() {
     ratios: {
       throughput: Math.round((wg.throughput / pm.throughput) * 100) / 100,
       rttP50: Math.round((pm.p50 / wg.p50) * 100) / 100,
+      rttP50NoSpin: Math.round((pm.p50 / result.summary['isolate-workgroup, mainSpinMicros 0'].p50) * 100) / 100,
     },
     rows,
     samples: Object.fromEntries(LIBS.map((l) => [l, result.summary[l].samples])),
@@ -108,7 +113,9 @@ async function main() {
   await writeFile(out, `${JSON.stringify(doc, null, 2)}\n`);
   console.log(`### Browser: Chromium ${result.chromium}, ${result.workers} workers, ${result.cores} cores${smoke ? ' — smoke run (tiny counts, times mean nothing)' : ''}\n`);
   console.log(table(result));
-  console.log(`\nisolate-workgroup: ${doc.ratios.throughput}× the postMessage pool's throughput, round trip p50 ${doc.ratios.rttP50}× as fast.`);
+  console.log(
+    `\nisolate-workgroup: ${doc.ratios.throughput}× the postMessage pool's throughput; round-trip p50 speed ${doc.ratios.rttP50}× the pool's (${doc.ratios.rttP50NoSpin}× with mainSpinMicros 0).`,
+  );
   console.log(`load ${doc.machine.load.join(' / ')}; ${((performance.now() - started) / 1000).toFixed(1)} s; wrote ${fileURLToPath(out)}`);
 }
 

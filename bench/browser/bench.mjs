@@ -73,12 +73,17 @@ window.runBench = async ({ smoke, config = {} }) => {
   const jobs = smoke ? 2_000 : 100_000;
   const trips = smoke ? 200 : 5_000;
   const reps = smoke ? 1 : 5;
-  const wg = new IsolateWorkgroup(WORKERS, { modules: [new URL('./work.mjs', import.meta.url)], ...config });
+  const modules = [new URL('./work.mjs', import.meta.url)];
+  const wg = new IsolateWorkgroup(WORKERS, { modules, ...config });
   await wg.launch();
+  // The same with the main thread's bounded spin off: waits for results with waitAsync at once.
+  const noSpin = new IsolateWorkgroup(WORKERS, { modules, ...config, mainSpinMicros: 0 });
+  await noSpin.launch();
   const raw = new RawPool();
   await raw.start(WORKERS);
   const libs = {
     'isolate-workgroup': (a, b) => wg.dispatch(new Add(a, b)),
+    'isolate-workgroup, mainSpinMicros 0': (a, b) => noSpin.dispatch(new Add(a, b)),
     postMessage: (a, b) => raw.run(a, b),
   };
   const out = {};
@@ -97,6 +102,7 @@ window.runBench = async ({ smoke, config = {} }) => {
     }
   }
   await wg.shutdown();
+  await noSpin.shutdown();
   raw.close();
   const summary = {};
   for (const [name, m] of Object.entries(out)) {
