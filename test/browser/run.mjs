@@ -26,6 +26,7 @@ const TESTS = [
   { name: 'uncaught', page: 'pages/tests.html?test=uncaught' },
   { name: 'killAndAdd', page: 'pages/tests.html?test=killAndAdd' },
   { name: 'workerDeath', page: 'pages/tests.html?test=workerDeath' },
+  { name: 'mainNeverWaits', page: 'pages/tests.html?test=mainNeverWaits' },
   { name: 'progress', page: 'pages/tests.html?test=progress' },
   { name: 'zeroCopy', page: 'pages/tests.html?test=zeroCopy' },
   { name: 'responsive', page: 'pages/tests.html?test=responsive' },

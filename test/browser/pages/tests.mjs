@@ -248,6 +248,35 @@ const tests = {
     }
   },
 
+  async mainNeverWaits() {
+    // Atomics.wait throws on a page's main thread. Spy on it while the lane to a busy worker fills up
+    // (pinned jobs with 2 KB payloads: the 64 KB direct ring overflows into main's backlog) and while
+    // results pour in: the main thread must never try to block.
+    const realWait = Atomics.wait;
+    let calls = 0;
+    Atomics.wait = function (...args) {
+      calls++;
+      return realWait.apply(this, args);
+    };
+    const wg = await launched(2);
+    try {
+      const busy = wg.dispatch(new work.Busy(300), 0);
+      const text = 'ü'.repeat(1000);
+      const pinned = Array.from({ length: 400 }, (_, i) => wg.dispatch(new work.EchoText(`${i}:${text}`), 0));
+      const shared = Array.from({ length: 20_000 }, (_, i) => wg.dispatch(new work.Add(i, 1)));
+      same(await busy, 'done', 'the busy job');
+      const echoed = await within(Promise.all(pinned), 20_000, 'the pinned jobs');
+      assert(echoed.every((r, i) => r.value === `${i}:${text}`), 'pinned results in order');
+      const sums = await within(Promise.all(shared), 20_000, 'the shared jobs');
+      assert(sums.every((v, i) => v === i + 1), 'shared results');
+      same(calls, 0, 'Atomics.wait calls on the main thread');
+      return { pinned: pinned.length, shared: shared.length };
+    } finally {
+      Atomics.wait = realWait;
+      await wg.shutdown();
+    }
+  },
+
   async progress() {
     const wg = await launched(1);
     try {
