@@ -27,6 +27,7 @@ const TESTS = [
   { name: 'killAndAdd', page: 'pages/tests.html?test=killAndAdd' },
   { name: 'workerDeath', page: 'pages/tests.html?test=workerDeath' },
   { name: 'mainNeverWaits', page: 'pages/tests.html?test=mainNeverWaits' },
+  { name: 'timeoutReplacesStuckWorker', page: 'pages/tests.html?test=timeoutReplacesStuckWorker' },
   { name: 'progress', page: 'pages/tests.html?test=progress' },
   { name: 'zeroCopy', page: 'pages/tests.html?test=zeroCopy' },
   { name: 'responsive', page: 'pages/tests.html?test=responsive' },
@@ -38,7 +39,7 @@ const TESTS = [
 ];
 
 function line(ok, name, ms, text) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name.padEnd(18)} ${String(Math.round(ms)).padStart(6)} ms  ${text}`);
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name.padEnd(26)} ${String(Math.round(ms)).padStart(6)} ms  ${text}`);
 }
 
 /** Runs one test in a fresh context; resolves with `{ ok, text }`. */
@@ -102,7 +103,13 @@ async function main() {
     console.log('browser: 0 passed, 1 failed');
     process.exit(1);
   }
-  await buildLib({ quiet: true });
+  try {
+    await buildLib({ quiet: true });
+  } catch (e) {
+    console.log(`FAIL build: dist/ could not be built: ${e.message.split('\n')[0]}`);
+    console.log('browser: 0 passed, 1 failed');
+    process.exit(1);
+  }
   const server = await startCoiServer({ root });
   const { chromium } = await import('playwright-core');
   let browser;

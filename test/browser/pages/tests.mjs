@@ -277,6 +277,26 @@ const tests = {
     }
   },
 
+  async timeoutReplacesStuckWorker() {
+    // A job that ignores its signal: after the grace period its worker is terminated (Chromium ends a
+    // busy script up to 2 s later) and replaced; the job has already rejected with the timeout.
+    const wg = await launched(2, { cancelGraceMs: 50 });
+    try {
+      const stuck = wg.dispatch(new work.Stubborn(60_000), { isolate: 1, timeout: 100 });
+      const e = await within(rejection(stuck, 'a stuck job with a timeout'), 5_000, 'the timeout');
+      assert(e instanceof lib.WorkgroupTimeoutException, `rejected with a timeout (got ${e?.name}: ${e?.message})`);
+      for (let i = 0; i < 1000 && wg.liveIsolateCount < 2; i++) await delay(10);
+      for (let i = 0; i < 1000 && wg.isolatesCount < 3; i++) await delay(10);
+      same(wg.isolatesCount, 3, 'a replacement worker took a new index');
+      for (let i = 0; i < 1000 && wg.liveIsolateCount < 2; i++) await delay(10);
+      same(wg.liveIsolateCount, 2, 'two workers live again');
+      same(await within(wg.dispatch(new work.WhereAmI(), 2), 10_000, 'a job on the replacement'), 2, 'the replacement serves');
+      return {};
+    } finally {
+      await wg.shutdown();
+    }
+  },
+
   async progress() {
     const wg = await launched(1);
     try {

@@ -97,6 +97,19 @@ export class Busy extends WorkgroupJob {
   }
 }
 
+/** Busy for `ms` milliseconds and deaf to its signal: only terminating its worker stops it. */
+export class Stubborn extends WorkgroupJob {
+  constructor(ms) {
+    super();
+    this.ms = ms;
+  }
+  execute() {
+    const end = performance.now() + this.ms;
+    while (performance.now() < end);
+    return 'stubborn done';
+  }
+}
+
 /** Closes its own worker (a browser worker's `process.exit`): the workgroup must notice the death. */
 export class CloseMyWorker extends WorkgroupJob {
   execute() {
