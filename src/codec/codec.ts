@@ -17,6 +17,10 @@
  *   length); other own properties of an array are not sent.
  * - Errors: class (built-in, or a registered class; an unregistered subclass becomes its nearest built-in
  *   class with its `name` kept), `message`, `stack`, `cause`, `errors`, and own enumerable properties.
+ *   An error is never refused for what it carries: an own property (or `cause`, `errors`, …) whose value
+ *   cannot be sent arrives as the string `"[unsendable: <what>]"` (e.g. `"[unsendable: a function]"`,
+ *   `"[unsendable: a symbol at .opts.key]"` for a bad value deeper inside it), so a thrown error always
+ *   reaches the caller. Other objects are refused as below.
  * - Binary: ArrayBuffer, every typed array (Float16Array where the platform has it) and DataView. Views on
  *   a SharedArrayBuffer pass by reference (`EncodeHooks.sharedBuffer`); a view on part of a non-shared
  *   buffer copies only its window unless the frame refers to that buffer elsewhere too. Resizable buffers

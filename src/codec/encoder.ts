@@ -12,6 +12,14 @@
  * encoder starts the frame over with that buffer sent whole: sharing is kept exactly, and the common
  * case pays nothing. Handles from `bigBinary` that a restarted or failed frame does not use are given
  * back through `discardBigBinary`.
+ *
+ * Unsendable fields of errors: an own property of an Error (enumerable, or one of the slots message,
+ * stack, cause, errors) whose value cannot be sent does not refuse the frame. The error that owns the
+ * property (the innermost error around the bad value) gets a string in its place, `"[unsendable: a
+ * function]"`, or `"[unsendable: a function at .onDone]"` when the bad value sits deeper inside the
+ * property, and the frame starts over with that property replaced (the same restart as above: one per
+ * such property, and nothing paid when there is none). An error thrown by user code thus always arrives,
+ * whatever it carries. Any other object keeps refusing with the path.
  */
 import { type EncodeHooks } from './hooks.js';
 import { Refusal, addSegment, indexSegment, keySegment, mapKeySegment, mapValueSegment, setItemSegment } from './paths.js';
@@ -45,6 +53,8 @@ export class Encoder {
   #windows: Map<ArrayBuffer, Window> | undefined = undefined;
   #whole: Set<ArrayBuffer> | undefined = undefined;
   #handles: number[] | undefined = undefined;
+  // Error properties that refused in an earlier attempt at this frame: error -> key -> placeholder.
+  #dropped: Map<object, Map<string, string>> | undefined = undefined;
   // One-entry cache of the last class resolved (its ref is stable for one hooks object).
   #classProto: object | null = null;
   #classHooks: EncodeHooks = NO_HOOKS;
@@ -69,6 +79,7 @@ export class Encoder {
     } finally {
       this.#reset();
       this.#whole = undefined;
+      this.#dropped = undefined;
       this.#hooks = NO_HOOKS;
       this.#w = IDLE_WRITER;
     }
@@ -454,24 +465,72 @@ export class Encoder {
     }
     w.u8(flags);
     this.#enter();
+    const dropped = this.#dropped?.get(e);
     let field = '';
     try {
       field = 'message';
-      if ((flags & ErrorFlag.MESSAGE) !== 0) this.#value(e.message);
+      if ((flags & ErrorFlag.MESSAGE) !== 0) this.#errorField(dropped, field, e.message);
       field = 'stack';
-      if ((flags & ErrorFlag.STACK) !== 0) this.#value(e.stack);
+      if ((flags & ErrorFlag.STACK) !== 0) this.#errorField(dropped, field, e.stack);
       field = 'cause';
-      if ((flags & ErrorFlag.CAUSE) !== 0) this.#value(e.cause);
+      if ((flags & ErrorFlag.CAUSE) !== 0) this.#errorField(dropped, field, e.cause);
       field = 'errors';
-      if ((flags & ErrorFlag.ERRORS) !== 0) this.#value((e as AggregateError).errors);
+      if ((flags & ErrorFlag.ERRORS) !== 0) this.#errorField(dropped, field, (e as AggregateError).errors);
       field = 'name';
       if ((flags & ErrorFlag.NAME) !== 0) this.#value(String(e.name));
     } catch (err) {
-      addSegment(err, `.${field}`);
+      this.#dropErrorField(err, e, field);
     }
-    this.#fieldsBody(e);
+    this.#errorFieldsBody(e, dropped);
     this.#depth--;
   }
+
+  #errorField(dropped: Map<string, string> | undefined, key: string, value: unknown): void {
+    const placeholder = dropped?.get(key);
+    this.#value(placeholder ?? value);
+  }
+
+  /** `#fieldsBody` for an error: a property that refused before is written as its placeholder, and a new
+   *  refusal drops its property and starts the frame over (see the header). */
+  #errorFieldsBody(e: Error, dropped: Map<string, string> | undefined): void {
+    this.#enter();
+    const w = this.#w;
+    const countAt = w.reserve(1);
+    let n = 0;
+    let key = '';
+    try {
+      for (key in e) {
+        if (!hasOwnProperty.call(e, key)) continue;
+        w.string(key);
+        this.#errorField(dropped, key, (e as unknown as Record<string, unknown>)[key]);
+        n++;
+      }
+    } catch (err) {
+      this.#dropErrorField(err, e, key);
+    }
+    w.patchCount(countAt, n);
+    this.#depth--;
+  }
+
+  /** A refusal under property `key` of error `e`: remember a placeholder for it and start over. Anything
+   *  else (a restart, a getter's own error) passes through. */
+  #dropErrorField(err: unknown, e: Error, key: string): never {
+    if (!(err instanceof Refusal)) throw err;
+    let dropped = (this.#dropped ??= new Map()).get(e);
+    if (dropped === undefined) this.#dropped.set(e, (dropped = new Map()));
+    if (dropped.has(key)) throw err; // the placeholder itself refused: cannot happen with a string, but never loop
+    dropped.set(key, unsendablePlaceholder(err));
+    throw RESTART;
+  }
+}
+
+/** `"[unsendable: a function]"`, or `"[unsendable: a function at .options.onDone]"` for a value deeper in
+ *  the property: the refusal's reason up to its advice, and its path inside the property. */
+function unsendablePlaceholder(r: Refusal): string {
+  const colon = r.reason.indexOf(': ');
+  const what = (colon < 0 ? r.reason : r.reason.slice(0, colon)).replace(/^is /, '');
+  const at = r.segments.length === 0 ? '' : ` at ${r.segments.slice().reverse().join('')}`;
+  return `[unsendable: ${what}${at}]`;
 }
 
 const hasOwnProperty = Object.prototype.hasOwnProperty;

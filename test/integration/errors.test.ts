@@ -36,6 +36,21 @@ describe('errors from user code', () => {
     expect(withProps.details).toEqual({ n: 1 });
   });
 
+  it('arrive even when they carry unsendable values: those properties become "[unsendable: …]" strings', async () => {
+    wg = await launched(1);
+    const err = (await wg.dispatch(new work.ThrowUnsendable()).catch((e: unknown) => e)) as Error & { retry: unknown; code: string; field: string };
+    expect(err).toBeInstanceOf(work.ValidationError);
+    expect(err).not.toBeInstanceOf(lib.WorkgroupException);
+    expect(err.message).toBe('has fn');
+    expect(err.field).toBe('email');
+    expect(err.code).toBe('E_RETRY');
+    expect(err.retry).toBe('[unsendable: a function]');
+    expect(err.cause).toBeInstanceOf(RangeError);
+    expect((err.cause as Error & { tag: unknown }).tag).toBe('[unsendable: a symbol]');
+    expect(err.stack).toContain('Stack trace in worker');
+    await expect(wg.dispatch(new work.Add(1, 2))).resolves.toBe(3);
+  });
+
   it('wrap a thrown non-Error in WorkgroupIsolateError with the original value', async () => {
     wg = await launched(1);
     const err = (await wg.dispatch(new work.Throw('string', '')).catch((e: unknown) => e)) as InstanceType<typeof lib.WorkgroupIsolateError>;

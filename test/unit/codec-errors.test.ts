@@ -119,10 +119,72 @@ describe('codec errors', () => {
     expect(back.message).toBe('stopped by the user');
   });
 
-  it('an error with an unsendable property is refused with the path', () => {
-    const e = new Error('x') as Error & { handler?: unknown };
-    e.handler = () => 1;
-    expect(() => encodeToBytes({ err: e }, encodeHooks, 'result')).toThrow(/^result\.err\.handler is a function/);
-    expect(() => encodeToBytes(new Error('y', { cause: Symbol('s') }), encodeHooks, 'result')).toThrow(/^result\.cause is a symbol/);
+  it('an unsendable own property of an error is replaced by a placeholder, the rest arrives', () => {
+    const e = Object.assign(new Error('has fn'), { retry: () => 1, code: 'E_RETRY', attempts: 3 });
+    const back = roundTrip({ err: e }).err as Error & { retry: unknown; code: string; attempts: number };
+    expect(back).toBeInstanceOf(Error);
+    expect(back.message).toBe('has fn');
+    expect(back.stack).toBe(e.stack);
+    expect(back.retry).toBe('[unsendable: a function]');
+    expect(back.code).toBe('E_RETRY');
+    expect(back.attempts).toBe(3);
+    expect(Object.keys(back)).toEqual(['retry', 'code', 'attempts']);
+    // the sender's error is untouched
+    expect(typeof e.retry).toBe('function');
+  });
+
+  it('a bad value deeper inside an error property: the property is replaced, with the inner path', () => {
+    const e = Object.assign(new Error('deep'), { details: { opts: { onDone: () => 1 } }, ok: [1, 2] });
+    const back = roundTrip(e) as Error & { details: unknown; ok: number[] };
+    expect(back.details).toBe('[unsendable: a function at .opts.onDone]');
+    expect(back.ok).toEqual([1, 2]);
+  });
+
+  it('causes, AggregateError.errors and errors inside errors: the innermost error loses only its bad property', () => {
+    const inner = Object.assign(new TypeError('inner'), { cb: () => 2, n: 1 });
+    const agg = new AggregateError([inner, Object.assign(new Error('second'), { s: Symbol('x') })], 'many', { cause: Symbol('why') });
+    const outer = new Error('outer', { cause: agg });
+    const back = roundTrip(outer);
+    const backAgg = back.cause as AggregateError;
+    expect(backAgg).toBeInstanceOf(AggregateError);
+    expect(backAgg.cause).toBe('[unsendable: a symbol]');
+    expect(Object.getOwnPropertyDescriptor(backAgg, 'cause')?.enumerable).toBe(false);
+    const [a, b] = backAgg.errors as [TypeError & { cb: unknown; n: number }, Error & { s: unknown }];
+    expect(a).toBeInstanceOf(TypeError);
+    expect(a.cb).toBe('[unsendable: a function]');
+    expect(a.n).toBe(1);
+    expect(b.s).toBe('[unsendable: a symbol]');
+    // an errors list holding a plain object with a function: the list is the aggregate's property
+    const agg2 = new AggregateError([{ f: () => 1 }], 'plain inside');
+    expect(roundTrip(agg2).errors).toBe('[unsendable: a function at [0].f]');
+  });
+
+  it('an unsendable property keeps shared references and out-of-band handles of the rest consistent', () => {
+    const shared = { n: 1 };
+    const discarded: number[] = [];
+    let next = 0;
+    const bytes = new Map<number, ArrayBuffer>();
+    const hooks: EncodeHooks = {
+      ...encodeHooks,
+      bigBinaryThreshold: 4,
+      bigBinary: (u8) => {
+        bytes.set(++next, u8.slice().buffer);
+        return next;
+      },
+      discardBigBinary: (h) => discarded.push(h),
+    };
+    const e = Object.assign(new Error('mixed'), { before: shared, blob: new ArrayBuffer(8), bad: [shared, () => 1], after: shared });
+    const frame = encodeToBytes({ e, again: shared }, hooks, 'result');
+    const back = decodeFromBytes(frame, { ...decodeHooks, bigBinary: (h) => bytes.get(h)! }) as { e: typeof e; again: unknown };
+    expect(back.e.bad).toBe('[unsendable: a function at [1]]');
+    expect(back.e.before).toBe(back.e.after);
+    expect(back.again).toBe(back.e.before);
+    expect(back.e.blob.byteLength).toBe(8);
+    // every handle the restarted attempts did not use was given back
+    expect(discarded.length).toBe(next - 1);
+  });
+
+  it('non-error objects keep refusing with the path', () => {
+    expect(() => encodeToBytes({ err: { handler: () => 1 } }, encodeHooks, 'result')).toThrow(/^result\.err\.handler is a function/);
   });
 });

@@ -63,7 +63,7 @@ describe('codec refusals', () => {
     expect(refusal({ m: new Map([[f, 1]]) }).path).toBe('job.m.keys()[0]');
     expect(refusal({ s: new Set([1, 2, f]) }).path).toBe('job.s.values()[2]');
     expect(refusal({ 'a b': { 0: f } }).path).toBe('job["a b"]["0"]');
-    expect(refusal({ e: new Error('x', { cause: [f] }) }).path).toBe('job.e.cause[0]');
+    expect(refusal({ e: new Error('x'), m: [f] }).path).toBe('job.m[0]');
     expect(refusal(f, 'result').path).toBe('result');
   });
 
