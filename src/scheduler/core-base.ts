@@ -23,11 +23,11 @@ import { ErrorRouter } from './error-router.js';
 import { MainCodec } from './main-codec.js';
 import { explainImportError } from '../shared/import-errors.js';
 import type { Pending } from './pending.js';
-import type { Platform } from './platform.js';
+import type { Platform, WorkerHandle } from './platform.js';
 import { RespawnGuard } from './respawn.js';
 import { WorkerSlot } from './worker-slot.js';
 import { leakOptions } from './payloads.js';
-import { type WorkgroupState, type MemberRecord, type ControlWaiter } from './core-shared.js';
+import { ignore, type WorkgroupState, type MemberRecord, type ControlWaiter } from './core-shared.js';
 
 export abstract class WorkgroupCoreBase {
   readonly config: ResolvedConfig;
@@ -69,6 +69,8 @@ export abstract class WorkgroupCoreBase {
    * `isolatesCount` and commits it only once its worker is ready, so a failed one gives it back exactly.
    */
   protected _addChain: Promise<unknown> = Promise.resolve();
+  /** Set when launch() ended with no worker running: new work is refused with it until addIsolate() succeeds. */
+  protected _noWorkers: Error | undefined;
   protected readonly _respawn = new RespawnGuard();
   /**
    * Set by the health monitor when `checkBeforeDispatching` is on: resolves when `ws` may get work (fresh, or
@@ -209,6 +211,16 @@ export abstract class WorkgroupCoreBase {
     if (this.state !== 'active') throw new WorkgroupInactiveException('the workgroup was shut down while it launched');
     if (failures.length > 0) {
       failures.sort((a, b) => a.isolateIndex - b.isolateIndex);
+      if (this.liveIsolateCount === 0) {
+        // Nothing will ever run: refuse work clearly instead of queueing it forever, and release what
+        // was dispatched while launching.
+        const first = failures[0]!;
+        this._noWorkers = new WorkgroupException(
+          `no worker is running: every worker failed to start (first: ${first.message}). Fix the cause and call addIsolate(), or shut down`,
+          { cause: first },
+        );
+        for (const p of [...this._pending.values()]) this._settleErr(p, this._noWorkers, false);
+      }
       if (this.errors.has('initialization')) {
         for (const f of failures) this.errors.fire('initialization', f, { isolateIndex: f.isolateIndex });
       } else {
@@ -232,7 +244,25 @@ export abstract class WorkgroupCoreBase {
     const ready = new Promise<WorkerSlot>((resolve, reject) => {
       ws.readyWaiter = { resolve: () => resolve(ws), reject };
     });
-    ws.handle = this.platform.spawn(
+    ready.catch(ignore); // callers observe it; a rejection nobody awaits (shutdown mid-start) is not "unhandled"
+    try {
+      ws.handle = this._spawn(ws, slot, index, name);
+    } catch (error) {
+      // The platform refused to start the thread (e.g. bad workerOptions.execArgv): roll the slot back.
+      this._workers.delete(index);
+      this._bySlot[slot] = undefined;
+      ws.readyWaiter = undefined;
+      ws.state = 'failed';
+      ws.markExited();
+      const msg = error instanceof Error ? error.message : String(error);
+      return Promise.reject(new WorkgroupSetupException(index, `could not start the worker thread: ${msg} (check \`workerOptions\`)`, { cause: error }));
+    }
+    return ready;
+  }
+
+  protected _spawn(ws: WorkerSlot, slot: number, index: number, name: string): WorkerHandle {
+    const c = this.config;
+    return this.platform.spawn(
       {
         label: name,
         workerOptions: c.workerOptions,
@@ -257,7 +287,6 @@ export abstract class WorkgroupCoreBase {
         exit: (code, error) => this._onExit(ws, code, error),
       },
     );
-    return ready;
   }
 
   protected _freeSlot(): number {

@@ -22,7 +22,7 @@ export abstract class WorkgroupCoreDispatch extends WorkgroupCoreBase {
   checkAccepting(): Error | undefined {
     if (this.state === 'disposed') return new WorkgroupInactiveException('the workgroup was shut down: it accepts no new work');
     if (!this._launched) return new WorkgroupNotReadyException('call launch() before dispatching work');
-    return undefined;
+    return this._noWorkers;
   }
 
   captureSite(): { stack?: string } | undefined {

@@ -77,6 +77,7 @@ export class WorkgroupCore extends WorkgroupCoreMembers {
       throw e;
     }
     this._nextIndex = index + 1;
+    this._noWorkers = undefined; // a launch that started no worker is usable again
     this._updateRefs();
     return index;
   }

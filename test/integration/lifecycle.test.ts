@@ -157,3 +157,31 @@ describe('lifecycle', () => {
     expect(r.stdout.trim()).toBe('launched');
   });
 });
+
+describe('launch failures', () => {
+  it('a worker the platform cannot start rejects launch with WorkgroupSetupException, leaves no thread and shuts down cleanly', async () => {
+    const wg = new lib.IsolateWorkgroup(1, { modules: [workUrl], workerOptions: { execArgv: ['--no-such-flag-xyz'] } });
+    const err = (await wg.launch().catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(lib.WorkgroupSetupException);
+    expect(err.message).toMatch(/could not start the worker thread.*workerOptions/);
+    expect(wg.liveIsolateCount).toBe(0);
+    await wg.shutdown();
+  });
+
+  it('after a launch where every worker failed, work is refused clearly (not queued forever) until addIsolate()', async () => {
+    const wg = new lib.IsolateWorkgroup(2, { modules: [new URL('../fixtures/bad-setup.mjs', import.meta.url)] });
+    try {
+      const launching = wg.launch().catch(() => {});
+      const early = wg.dispatch(new work.Add(1, 1)).catch((e: unknown) => e); // queued while launching
+      await launching;
+      const earlyErr = (await early) as Error;
+      expect(earlyErr).toBeInstanceOf(lib.WorkgroupException);
+      expect(earlyErr.message).toContain('every worker failed to start');
+      const late = (await wg.dispatch(new work.Add(1, 1)).catch((e: unknown) => e)) as Error;
+      expect(late).toBeInstanceOf(lib.WorkgroupException);
+      expect(late.message).toContain('no worker is running: every worker failed to start');
+    } finally {
+      await wg.shutdown();
+    }
+  });
+});
