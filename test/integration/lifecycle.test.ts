@@ -169,15 +169,17 @@ describe('launch failures', () => {
   });
 
   it('after a launch where every worker failed, work is refused clearly (not queued forever) until addIsolate()', async () => {
-    const wg = new lib.IsolateWorkgroup(2, { modules: [new URL('../fixtures/bad-setup.mjs', import.meta.url)] });
+    const badUrl = new URL('../fixtures/bad-setup.mjs', import.meta.url);
+    const { Noop } = (await import(badUrl.href)) as { Noop: new () => InstanceType<typeof lib.WorkgroupJob> };
+    const wg = new lib.IsolateWorkgroup(2, { modules: [badUrl] });
     try {
       const launching = wg.launch().catch(() => {});
-      const early = wg.dispatch(new work.Add(1, 1)).catch((e: unknown) => e); // queued while launching
+      const early = wg.dispatch(new Noop()).catch((e: unknown) => e); // queued while launching
       await launching;
       const earlyErr = (await early) as Error;
       expect(earlyErr).toBeInstanceOf(lib.WorkgroupException);
       expect(earlyErr.message).toContain('every worker failed to start');
-      const late = (await wg.dispatch(new work.Add(1, 1)).catch((e: unknown) => e)) as Error;
+      const late = (await wg.dispatch(new Noop()).catch((e: unknown) => e)) as Error;
       expect(late).toBeInstanceOf(lib.WorkgroupException);
       expect(late.message).toContain('no worker is running: every worker failed to start');
     } finally {
