@@ -30,3 +30,5 @@ export {
   WorkgroupTimeoutException,
 } from './api/errors.js';
 export type { WorkgroupErrorCode } from './api/errors.js';
+export { ArenaDoubleFreeError, ArenaExhaustedError, ArenaInvalidHandleError, ArenaUseAfterReleaseError } from './memory/errors.js';
+export type { ArenaErrorCode } from './memory/errors.js';

@@ -1,7 +1,11 @@
 /**
  * Every error the workgroup raises comes from this file. Each class has a stable `name` and `code`.
  * Errors thrown by user code are not wrapped: they reject with their original class (see README).
+ * The one exception is shared memory: its errors live with the arena (src/memory/errors.ts, exported
+ * from the package by name), because `ArenaExhaustedError` must stay a `RangeError`.
  */
+
+import { ArenaDoubleFreeError, ArenaExhaustedError, ArenaInvalidHandleError, ArenaUseAfterReleaseError } from '../memory/errors.js';
 
 export type WorkgroupErrorCode =
   | 'ERR_WORKGROUP'
@@ -116,6 +120,33 @@ export class InvalidWorkgroupResponseException extends WorkgroupException {
   override name = 'InvalidWorkgroupResponseException';
   override readonly code = 'ERR_WORKGROUP_INVALID_RESPONSE';
 }
+
+/**
+ * The library's own error classes by export name: the classes above and the shared-memory errors users can
+ * meet (`wg.allocate`/`release`, `this.allocate`/`release`). Both threads register them in their class
+ * registries under one id (`LIBRARY_CLASSES_ID`), so such an error crossing threads arrives as itself:
+ * `notifyHost()` without `onNotify` rejects in the worker with a real `WorkgroupException`, and an
+ * `ArenaExhaustedError` escaping a job rejects in main as an `ArenaExhaustedError` (still a RangeError).
+ */
+export const LIBRARY_CLASSES_ID = 'isolate-workgroup:errors';
+
+export const LIBRARY_ERROR_CLASSES: Readonly<Record<string, Function>> = {
+  WorkgroupException,
+  WorkgroupInactiveException,
+  WorkgroupNotReadyException,
+  WorkgroupJobAbortedException,
+  WorkgroupMemberNotFoundException,
+  WorkgroupMemberDeadException,
+  WorkgroupSetupException,
+  WorkgroupTimeoutException,
+  WorkgroupIsolateError,
+  WorkgroupQueueFullException,
+  InvalidWorkgroupResponseException,
+  ArenaExhaustedError,
+  ArenaUseAfterReleaseError,
+  ArenaDoubleFreeError,
+  ArenaInvalidHandleError,
+};
 
 /**
  * Rewrites the stack of an error that came from a worker so it holds both sides (SPEC §3):

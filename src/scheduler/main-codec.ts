@@ -13,6 +13,7 @@ import { decodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
+import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
 
 export const ARENA_BUFFER_ID = 0;
 
@@ -46,6 +47,8 @@ export class MainCodec {
 
   constructor(pool: SharedArrayBuffer, arena: Arena) {
     this.#table = new ClassTableWriter(pool);
+    // The library's error classes cross threads as themselves (both sides import the same errors module).
+    this.registry.registerModule(LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES);
     this.#bufferIds.set(arena.sab, ARENA_BUFFER_ID);
     this.#buffers.set(ARENA_BUFFER_ID, arena.sab);
     const oob = new OutOfBand(arena);

@@ -11,6 +11,7 @@ import { decodeValue, encodeValue, type DecodeHooks, type EncodeHooks } from '..
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableReader } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
+import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
 import { REC_SPILL } from '../ring/protocol.js';
 import type { SpscProducer } from '../ring/spsc.js';
 import type { Arena } from '../memory/arena.js';
@@ -34,6 +35,8 @@ export class WorkerCodec {
 
   constructor(pool: SharedArrayBuffer, arena: Arena, awaitBuffer: (id: number) => Promise<unknown> | undefined) {
     this.#table = new ClassTableReader(pool);
+    // The library's error classes cross threads as themselves (both sides import the same errors module).
+    this.registry.registerModule(LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES);
     this.#awaitBuffer = awaitBuffer;
     this.addBuffer(ARENA_BUFFER_ID, arena.sab);
     const oob = new OutOfBand(arena);

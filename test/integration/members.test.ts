@@ -60,6 +60,23 @@ describe('members', () => {
     await expect(m.invoke(new work.Ask('anyone?'))).rejects.toThrow(/no onNotify handler/);
   });
 
+  it('notifyHost without onNotify: a real WorkgroupException in the worker, and in main when the member lets it through', async () => {
+    wg = await launched(1);
+    const m = await wg.addInstance(new work.Counter());
+    const err = (await m.invoke(new work.Ask('x')).catch((e: unknown) => e)) as InstanceType<typeof lib.WorkgroupException>;
+    expect(err).toBeInstanceOf(lib.WorkgroupException);
+    expect(err.name).toBe('WorkgroupException');
+    expect(err.code).toBe('ERR_WORKGROUP');
+    expect(err.message).toMatch(/no onNotify handler/);
+    expect(err.stack).toContain('Stack trace in main');
+    await expect(m.invoke(new work.AskCatching('y'))).resolves.toEqual({
+      isWorkgroupException: true,
+      name: 'WorkgroupException',
+      code: 'ERR_WORKGROUP',
+      message: expect.stringMatching(/no onNotify handler: pass \{ onNotify/),
+    });
+  });
+
   it('rejects with the member error class and routes it to the instance handler once', async () => {
     wg = await launched(1);
     const seen: string[] = [];

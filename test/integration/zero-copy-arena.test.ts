@@ -122,6 +122,54 @@ describe('arrays from wg.allocate()', () => {
   });
 });
 
+describe('shared-memory errors are exported by name and keep their class across threads', () => {
+  it('allocate() beyond arenaMaxBytes: ArenaExhaustedError, a RangeError with a code, in main and from a job', async () => {
+    const g = await launched(1, { modules: [zcUrl], arenaMaxBytes: 8 << 20 });
+    wg = g;
+    const inMain = (() => {
+      try {
+        g.allocate(Float64Array, 4 << 20);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })() as InstanceType<typeof lib.ArenaExhaustedError>;
+    expect(inMain).toBeInstanceOf(lib.ArenaExhaustedError);
+    expect(inMain).toBeInstanceOf(RangeError);
+    expect(inMain.code).toBe('ERR_ARENA_EXHAUSTED');
+    const fromJob = (await g.dispatch(new zc.Squares(4 << 20)).catch((e: unknown) => e)) as InstanceType<typeof lib.ArenaExhaustedError>;
+    expect(fromJob).toBeInstanceOf(lib.ArenaExhaustedError);
+    expect(fromJob).toBeInstanceOf(RangeError);
+    expect(fromJob.code).toBe('ERR_ARENA_EXHAUSTED');
+    expect(fromJob.message).toMatch(/arenaMaxBytes/);
+    expect(fromJob.requestedBytes).toBeGreaterThanOrEqual(32 << 20);
+  });
+
+  it('a second release: ArenaDoubleFreeError, in main and inside a job', async () => {
+    const g = await start(1);
+    const a = g.allocate(Float64Array, 8);
+    g.release(a);
+    expect(() => g.release(a)).toThrow(lib.ArenaDoubleFreeError);
+    const fromJob = (await g.dispatch(new zc.ReleaseTwice()).catch((e: unknown) => e)) as InstanceType<typeof lib.ArenaDoubleFreeError>;
+    expect(fromJob).toBeInstanceOf(lib.ArenaDoubleFreeError);
+    expect(fromJob.code).toBe('ERR_ARENA_DOUBLE_FREE');
+  });
+
+  it('release() of an array that is not on the shared memory: ArenaInvalidHandleError (a TypeError)', async () => {
+    const g = await start(1);
+    let caught: unknown;
+    try {
+      g.release(new Float64Array(4));
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(lib.ArenaInvalidHandleError);
+    expect(caught).toBeInstanceOf(TypeError);
+    expect((caught as InstanceType<typeof lib.ArenaInvalidHandleError>).code).toBe('ERR_ARENA_INVALID_HANDLE');
+    expect(new lib.ArenaUseAfterReleaseError(0, 1, 'test').code).toBe('ERR_ARENA_USE_AFTER_RELEASE');
+  });
+});
+
 describe('leak reporting', () => {
   it('an array from allocate() garbage-collected without release is reported to logger.warn (and stays counted)', async () => {
     v8.setFlagsFromString('--expose-gc');
