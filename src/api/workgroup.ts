@@ -80,6 +80,19 @@ export class MemberProxy<M extends WorkgroupMember = WorkgroupMember> {
 
 const proxies = new WeakMap<MemberProxy<any>, WorkgroupCore>();
 
+/**
+ * A plain object (`{ execute() {} }`) in place of a job or member: the worker could not rebuild it (its
+ * methods are functions, which cannot be sent), so say what is needed instead of the codec's path message.
+ */
+function notAClassInstance(method: string, base: string, value: unknown): TypeError | undefined {
+  if (value === null || typeof value !== 'object') return undefined; // the core's checks word these
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  return new TypeError(
+    `${method}() expects an instance of a class that extends ${base} and is exported from a work module; got a plain object`,
+  );
+}
+
 export class IsolateWorkgroup {
   readonly #core: WorkgroupCore;
   readonly #health: HealthMonitor;
@@ -156,12 +169,16 @@ export class IsolateWorkgroup {
   /** Runs a one-off job on a worker and resolves with what its `execute()` returns. */
   dispatch<J extends WorkgroupJob<any>>(job: J, isolateOrOptions?: number | WorkgroupDispatchOptions): Promise<JobResult<J>> {
     try {
+      const notJob = notAClassInstance('dispatch', 'WorkgroupJob', job);
+      if (notJob) return Promise.reject(notJob);
+      if (typeof isolateOrOptions === 'string' || typeof isolateOrOptions === 'bigint') return Promise.reject(this.#badIndexType(isolateOrOptions));
       const options: DispatchOptions | undefined =
         typeof isolateOrOptions === 'number' ? { isolate: isolateOrOptions } : (isolateOrOptions as DispatchOptions | undefined);
       if (options !== undefined && (typeof options !== 'object' || options === null)) {
         return Promise.reject(new TypeError(`expected the second argument of dispatch() to be a worker index or an options object, got ${describeValue(options)}`));
       }
       const isolate = options?.isolate;
+      if (isolate !== undefined && typeof isolate !== 'number') return Promise.reject(this.#badIndexType(isolate));
       if (isolate !== undefined && isolate !== -1 && this.#health.shouldProbeBeforeDispatch(isolate)) {
         const site = this.#core.captureSite();
         return this.#health.probeThen(isolate, () => this.#core.dispatch(job, options, site)) as Promise<JobResult<J>>;
@@ -174,6 +191,9 @@ export class IsolateWorkgroup {
 
   /** Places a stateful member on a worker; resolves with its proxy after the member's `setup()` ran. */
   async addInstance<M extends WorkgroupMember>(member: M, options?: AddInstanceOptions): Promise<MemberProxy<M>> {
+    const notMember = notAClassInstance('addInstance', 'WorkgroupMember', member);
+    if (notMember) throw notMember;
+    if (options?.isolate !== undefined && typeof options.isolate !== 'number') throw this.#badIndexType(options.isolate);
     const rec = await this.#core.addInstance(member, options?.isolate, options?.onNotify);
     const proxy = new MemberProxy<M>(this.#core, rec);
     proxies.set(proxy, this.#core);
@@ -198,12 +218,20 @@ export class IsolateWorkgroup {
 
   /** Removes worker `index` for good: its running work is rejected, its queued jobs go to the others. */
   async kill(index: number): Promise<void> {
+    if (typeof index !== 'number') throw this.#badIndexType(index);
     await this.#core.kill(index);
   }
 
   /** Health probe through shared memory: true when the worker answers or is alive and busy in a job. */
   async probe(index: number): Promise<boolean> {
     return this.#health.probe(index);
+  }
+
+  /** A worker index of the wrong type (`'0'`, `1n`): said with its type, which the range check would hide. */
+  #badIndexType(value: unknown): WorkgroupException {
+    const n = this.#core.isolatesCount;
+    const range = n === 0 ? 'There are no workers yet' : `Valid indices are 0...${n - 1}`;
+    return new WorkgroupException(`Invalid isolate index: expected a worker index (an integer), got ${describeValue(value)}. ${range}`);
   }
 
   isIsolateHealthy(index: number): boolean {

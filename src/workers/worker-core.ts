@@ -8,7 +8,7 @@
  * `Atomics.waitAsync` (back to the event loop) when async jobs, timers or I/O are pending.
  */
 import { Arena } from '../memory/arena.js';
-import { UnsendableError } from '../codec/errors.js';
+import { WorkgroupException } from '../api/errors.js';
 import {
   CB_CANCEL,
   CB_COMMAND,
@@ -557,9 +557,11 @@ export class WorkerCore {
       try {
         this.#write(REC_OK, [id], value, 'result', running.transfers);
       } catch (e) {
+        // The user code ran and returned something that cannot be sent: its error (routed like one it
+        // threw), saying so — not an internal failure, which main would word "could not run the job".
         ok = false;
-        origin |= ORIGIN_FLAG_INTERNAL;
-        value = e instanceof UnsendableError ? e : e;
+        const what = (origin & 0xff) === ORIGIN_INSTANCE ? 'the member call ran' : 'the job ran';
+        value = new WorkgroupException(`${what}, but its result could not be sent: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
     }
     if (!ok) {

@@ -79,6 +79,49 @@ describe('dispatch', () => {
     await expect(wg.dispatch(new work.Echo([1, 'two', { three: 3n }]))).resolves.toEqual([1, 'two', { three: 3n }]);
   });
 
+  it('refuses a plain object as a job or member, saying a class instance is needed', async () => {
+    wg = await launched(1);
+    const expected = /^dispatch\(\) expects an instance of a class that extends WorkgroupJob and is exported from a work module; got a plain object$/;
+    await expect(wg.dispatch({ execute: () => 1 } as never)).rejects.toThrow(expected);
+    await expect(wg.dispatch(Object.assign(Object.create(null), { execute: () => 1 }))).rejects.toThrow(expected);
+    await expect(wg.addInstance({ handle: () => 1 } as never)).rejects.toThrow(
+      /^addInstance\(\) expects an instance of a class that extends WorkgroupMember and is exported from a work module; got a plain object$/,
+    );
+    expect(wg.pendingCount).toBe(0);
+    expect(wg.memberCount).toBe(0);
+    await expect(wg.dispatch(new work.Add(1, 2))).resolves.toBe(3);
+  });
+
+  it('a job that ran but returned something unsendable: says so, with the path, and fires the job handler', async () => {
+    wg = await launched(1);
+    const types: string[] = [];
+    wg.setErrorHandler(lib.IsolateErrorType.all, (_e, info) => types.push(info.type));
+    const err = (await wg.dispatch(new work.ReturnUnsendable()).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(lib.WorkgroupException);
+    expect(err.message).toMatch(/^the job ran, but its result could not be sent: result\.f is a function/);
+    expect(err.stack).toContain('Stack trace in main');
+    expect(types).toEqual(['job']);
+    await expect(wg.dispatch(new work.Add(1, 2))).resolves.toBe(3);
+  });
+
+  it('a worker index of the wrong type is named with its type and the valid range', async () => {
+    wg = await launched(2);
+    const message = 'Invalid isolate index: expected a worker index (an integer), got the string "1". Valid indices are 0...1';
+    for (const attempt of [
+      () => wg!.dispatch(new work.Add(1, 1), '1' as never),
+      () => wg!.dispatch(new work.Add(1, 1), { isolate: '1' as never }),
+      () => wg!.addInstance(new work.Counter(), { isolate: '1' as never }),
+      () => wg!.kill('1' as never),
+    ]) {
+      const err = await attempt().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(lib.WorkgroupException);
+      expect((err as Error).message).toBe(message);
+    }
+    await expect(wg.kill(1n as never)).rejects.toThrow('got bigint 1. Valid indices are 0...1');
+    expect(wg.liveIsolateCount).toBe(2);
+    expect(wg.memberCount).toBe(0);
+  });
+
   it('refuses the workgroup itself as a job field', async () => {
     wg = await launched(1);
     await expect(wg.dispatch(new work.Echo(wg))).rejects.toThrow(/IsolateWorkgroup/);
