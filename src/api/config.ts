@@ -129,6 +129,12 @@ export interface WorkgroupConfig {
    * event loop at most that long each time). Default 50; 0 never polls (lowest CPU, +10–50 µs per round trip).
    */
   readonly mainSpinMicros?: number;
+  /**
+   * How many idle workers may spin at once (the others sleep at once). Spinning threads beyond the spare
+   * cores take the CPU from the main thread and from the worker running a job. Default: half the cores
+   * (at least 1).
+   */
+  readonly maxSpinningWorkers?: number;
 }
 
 export interface ResolvedConfig {
@@ -153,6 +159,7 @@ export interface ResolvedConfig {
   readonly maxWorkers: number;
   readonly captureMainStack: boolean;
   readonly mainSpinMicros: number;
+  readonly maxSpinningWorkers: number;
 }
 
 function describe(v: unknown): string {
@@ -203,7 +210,7 @@ function powerOfTwo(name: string, v: unknown, min: number, max: number): number 
 const KNOWN = new Set([
   'modules', 'health', 'startupPolicy', 'labelBuilder', 'maxQueue', 'concurrency', 'queueCapacity', 'directRingBytes',
   'resultRingBytes', 'arenaInitialBytes', 'arenaMaxBytes', 'spinIterations', 'parkTimeoutMs', 'progress', 'respawn', 'cancelGraceMs',
-  'logger', 'workerOptions', 'maxWorkers', 'captureMainStack', 'mainSpinMicros',
+  'logger', 'workerOptions', 'maxWorkers', 'captureMainStack', 'mainSpinMicros', 'maxSpinningWorkers',
 ]);
 
 const HEALTH_KEYS = new Set(['enabled', 'pingTimeoutMs', 'stalenessThresholdMs', 'maxConsecutiveFailures', 'checkBeforeDispatching']);
@@ -212,7 +219,7 @@ export function validateWorkerCount(n: unknown): number {
   return intIn('workerCount', n, 0, 256);
 }
 
-export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: number): ResolvedConfig {
+export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: number, cores = 2): ResolvedConfig {
   if (config === undefined) config = {};
   if (config === null || typeof config !== 'object') throw new TypeError(`expected \`config\` to be an object, got ${describe(config)}`);
   for (const key of Object.keys(config)) {
@@ -283,5 +290,6 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
     maxWorkers: intIn('maxWorkers', config.maxWorkers ?? 256, 1, 256),
     captureMainStack: bool('captureMainStack', config.captureMainStack ?? true),
     mainSpinMicros: intIn('mainSpinMicros', config.mainSpinMicros ?? 50, 0, 1_000_000),
+    maxSpinningWorkers: intIn('maxSpinningWorkers', config.maxSpinningWorkers ?? Math.max(1, Math.floor(cores / 2)), 0, 256),
   };
 }

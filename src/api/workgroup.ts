@@ -112,7 +112,7 @@ export class IsolateWorkgroup {
     }
     platform.assertSupported();
     const count = validateWorkerCount(workerCount);
-    const cfg = resolveConfig(config, defaultSpin(count, platform.cores()));
+    const cfg = resolveConfig(config, defaultSpin(count, platform.cores()), platform.cores());
     if (count > cfg.maxWorkers) {
       throw new RangeError(`expected \`maxWorkers\` to be at least the worker count ${count}, got ${cfg.maxWorkers}`);
     }

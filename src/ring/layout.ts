@@ -14,6 +14,8 @@
  * | 16                        | i32        | flags (SHUTDOWN bit)  | main                   | workers       | store / load          |
  * | 128  (LINE)               | i32        | dequeuePos            | workers                | workers, main | compareExchange/load  |
  * | 256  (2 LINES)            | i32        | enqueuePos mirror     | main                   | stats only    | store / load          |
+ * | 260                       | i32        | spinning workers      | workers (main repairs) | workers       | add / sub / load      |
+ * | 264                       | i32        | max spinning workers  | main (init)            | workers       | plain (before spawn)  |
  * | 384  (3 LINES)            | i32 × 8    | idleMask[0..7]        | workers set, main clr  | main          | or / and / load       |
  * | 512  (4 LINES)            | i32        | resultsSeq            | workers                | main          | add / load / waitAsync|
  * | 516                       | i32        | mainParked            | main set, workers clr  | workers       | store / compareExchange|
@@ -58,6 +60,9 @@ export const POOL_QUEUE_CAPACITY_I32 = 3;
 export const POOL_FLAGS_I32 = 4;
 export const POOL_DEQUEUE_POS_I32 = LINE / 4;
 export const POOL_ENQUEUE_MIRROR_I32 = (2 * LINE) / 4;
+/** Workers spinning right now, and how many may (spinning workers steal CPU from main and from each other). */
+export const POOL_SPINNERS_I32 = POOL_ENQUEUE_MIRROR_I32 + 1;
+export const POOL_MAX_SPINNERS_I32 = POOL_ENQUEUE_MIRROR_I32 + 2;
 export const POOL_IDLE_MASK_I32 = (3 * LINE) / 4;
 export const POOL_RESULTS_SEQ_I32 = (4 * LINE) / 4;
 export const POOL_MAIN_PARKED_I32 = POOL_RESULTS_SEQ_I32 + 1;

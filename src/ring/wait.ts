@@ -40,11 +40,61 @@ export class SpinBudget {
     if (used * 2 > this.#current) this.#current = Math.min(this.max, this.#current * 2);
   }
 
-  /** Spinning ran out and the thread parked. */
-  miss(): void {
-    this.#current = Math.max(this.min, this.#current >> 1);
+  /**
+   * Spinning ran out and the thread parks. Parks in quick succession (less than `QUICK_PARK_MS` since the
+   * previous one) mean work arrives just after the spin gave up: each of those parks costs a wake-up
+   * (tens of µs), so the budget grows. Otherwise spinning was wasted and it shrinks. Without the growth
+   * rule a budget that once fell below the gap between jobs would never recover (hits only happen when
+   * the spin outlasts the gap).
+   */
+  miss(now = performance.now()): void {
+    const quick = now - this.#lastMiss < QUICK_PARK_MS;
+    this.#lastMiss = now;
+    if (this.#current === 0) return; // spinning is off
+    this.#current = quick ? Math.min(this.max, this.#current * 2) : Math.max(this.min, this.#current >> 1);
+  }
+
+  #lastMiss = -Infinity;
+}
+
+/**
+ * Limits how many idle workers spin at once (a shared counter in the pool region). With more spinners
+ * than spare cores, spinning threads take the CPU from the very threads they wait for — the main thread
+ * and the worker running a job (design-notes §4.1, "cap spinning when workers >= cores"). A worker that
+ * may not spin parks at once; main's wake-up reaches it.
+ */
+export class SpinGate {
+  readonly #i32: Int32Array;
+  readonly #word: number;
+  readonly #max: number;
+  #inside = false;
+
+  constructor(i32: Int32Array, word: number, max: number) {
+    this.#i32 = i32;
+    this.#word = word;
+    this.#max = max;
+  }
+
+  /** Takes a spinning place; false when all are taken (then do not spin). */
+  enter(): boolean {
+    if (this.#inside) return true;
+    if (Atomics.add(this.#i32, this.#word, 1) >= this.#max) {
+      Atomics.sub(this.#i32, this.#word, 1);
+      return false;
+    }
+    this.#inside = true;
+    return true;
+  }
+
+  leave(): void {
+    if (!this.#inside) return;
+    this.#inside = false;
+    Atomics.sub(this.#i32, this.#word, 1);
   }
 }
+
+/** Two parks closer than this (ms) count as "work came right back" for the adaptive spin budget. */
+export const QUICK_PARK_MS = 1;
 
 /** Result of `waitAsync` normalised to a promise (it may settle synchronously with 'not-equal'). */
 export function waitAsyncPromise(i32: Int32Array, index: number, value: number, timeoutMs: number): Promise<string> {

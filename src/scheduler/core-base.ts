@@ -14,7 +14,7 @@
  */
 import { Arena, createArenaBuffer } from '../memory/arena.js';
 import { JobQueueProducer } from '../ring/job-queue.js';
-import { CB_CLAIM_INTENT, CMD_STOP, FLAG_SHUTDOWN, POOL_FLAGS_I32, controlBase, createPoolRegion } from '../ring/layout.js';
+import { CB_CLAIM_INTENT, CMD_STOP, FLAG_SHUTDOWN, POOL_FLAGS_I32, controlBase, createPoolRegion, POOL_MAX_SPINNERS_I32 } from '../ring/layout.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupSetupException } from '../api/errors.js';
 import type { ResolvedConfig } from '../api/config.js';
 import type { ControlToMain } from '../ring/protocol.js';
@@ -168,6 +168,7 @@ export abstract class WorkgroupCoreBase {
     const c = this.config;
     this._pool = createPoolRegion(c.maxWorkers, c.queueCapacity);
     this._i32 = new Int32Array(this._pool);
+    this._i32[POOL_MAX_SPINNERS_I32] = c.maxSpinningWorkers; // read by workers (plain: before any spawn)
     this._queue = new JobQueueProducer(this._pool);
     this._queueIds = new Int32Array(c.queueCapacity);
     this._arena = new Arena(createArenaBuffer({ initialBytes: c.arenaInitialBytes, maxBytes: c.arenaMaxBytes, maxOwners: c.maxWorkers + 1 }), 0, leakOptions(c));

@@ -33,6 +33,9 @@ export abstract class WorkgroupCoreResults extends WorkgroupCoreDispatch {
     const spinMicros = this.config.mainSpinMicros;
     try {
       while (this._pending.size > 0 && this._launched) {
+        // Jobs published since the last wake-up (the user's continuation runs before this loop resumes):
+        // wake parked workers now, not after spinning for answers to jobs nobody was told about.
+        if (this._publishedSinceKick > 0) this._kick();
         // Bounded spin: a tiny job's answer usually arrives within microseconds, far sooner than a
         // waitAsync wake-up (a cross-thread task post, 10–50 µs). Blocks the event loop at most `mainSpinMicros`.
         if (spinMicros > 0 && this._spinForResults(spinMicros)) {

@@ -3,7 +3,7 @@
  * kill, worker exits (deliver what it published, repair the queue, reject what it held), respawn.
  */
 import { CELL_INLINE_MAX } from '../ring/job-queue.js';
-import { POOL_IDLE_MASK_I32 } from '../ring/layout.js';
+import { POOL_IDLE_MASK_I32, STATE_SPINNING, POOL_SPINNERS_I32 } from '../ring/layout.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupSetupException } from '../api/errors.js';
 import type { Pending } from './pending.js';
 import { EARLY_DEATH_MS, RESPAWN_LIMIT, type DeathFacts } from './respawn.js';
@@ -115,8 +115,10 @@ export class WorkgroupCore extends WorkgroupCoreMembers {
     // A crash is a death nobody asked for; kill(), shutdown, replacements and failed setups are reported elsewhere.
     const crashed = serving && !ws.killed && !ws.replaceOnExit && this.state !== 'disposed' && ws.state !== 'stopping' && ws.state !== 'failed';
     ws.state = ws.state === 'failed' ? 'failed' : 'dead';
-    ws.markDeadInSharedMemory();
     const i32 = this._i32;
+    // A worker that died while spinning still holds a spinning place: give it back.
+    if (ws.sharedState() === STATE_SPINNING && Atomics.load(i32, POOL_SPINNERS_I32) > 0) Atomics.sub(i32, POOL_SPINNERS_I32, 1);
+    ws.markDeadInSharedMemory();
     Atomics.and(i32, POOL_IDLE_MASK_I32 + (ws.slot >> 5), ~(1 << (ws.slot & 31)));
     // 1. Everything it published is still valid: deliver it.
     try {

@@ -21,10 +21,22 @@ describe('SpinBudget', () => {
     expect(b.current).toBe(400);
     for (let i = 0; i < 10; i++) b.hit(b.current);
     expect(b.current).toBe(5000);
-    b.miss();
+    b.miss(1000);
     expect(b.current).toBe(2500);
-    for (let i = 0; i < 20; i++) b.miss();
+    for (let i = 0; i < 20; i++) b.miss(2000 + i * 10); // parks 10 ms apart: spinning was wasted
     expect(b.current).toBe(50);
+  });
+
+  it('grows when parks come in quick succession (work arrived just after each spin gave up)', () => {
+    const b = new SpinBudget(200, 50, 5000);
+    b.miss(0); // first park: nothing to compare with, shrinks
+    expect(b.current).toBe(100);
+    b.miss(0.4); // parked again 0.4 ms later: the gap between jobs is just past the budget
+    expect(b.current).toBe(200);
+    for (let i = 1; i <= 10; i++) b.miss(0.4 + i * 0.5);
+    expect(b.current).toBe(5000);
+    b.miss(100); // a long pause: back down
+    expect(b.current).toBe(2500);
   });
 
   it('a zero budget (spinning off) stays zero', () => {
