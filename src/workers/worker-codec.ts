@@ -141,6 +141,20 @@ export class WorkerCodec {
     }
   }
 
+  /** Encodes a value into a fresh non-shared byte array (for control messages); a value that cannot be
+   *  sent goes as `plainError(value)` instead. */
+  encodeStandalone(value: unknown, root: string): Uint8Array {
+    const w = this.writer;
+    try {
+      w.beginScratch();
+      encodeValue(w, value, this.encodeHooks, root);
+    } catch {
+      w.beginScratch();
+      encodeValue(w, plainError(value), this.encodeHooks, root);
+    }
+    return w.bytes().slice();
+  }
+
   /**
    * Writes a record `type` with `headerWords` (u32 each, up to 4) followed by the encoded `value` into the
    * result ring; frames larger than the ring go through the arena (REC_SPILL). `waitForSpace` is called
@@ -194,6 +208,17 @@ export class WorkerCodec {
     writeWords(ring.u8, o, [type, handle.offset, handle.generation, total]);
     ring.commit(REC_SPILL, 16);
   }
+}
+
+/** An Error with only the name, message and stack of `e` (sendable whatever `e` carried). */
+export function plainError(e: unknown): Error {
+  if (e instanceof Error) {
+    const copy = new Error(e.message);
+    copy.name = e.name;
+    copy.stack = e.stack;
+    return copy;
+  }
+  return new Error(String(e));
 }
 
 /** Little-endian u32 words at a 4-aligned offset. */

@@ -1,0 +1,228 @@
+/**
+ * Runs work: jobs claimed from the shared queue or pinned to this worker (REC_JOB), and member calls
+ * (REC_INVOKE). Each is decoded (or, when its class's module or a buffer must arrive first, decoded later
+ * from a private copy), run with its runtime bound, and its outcome written as one REC_OK or REC_ERR
+ * record after its last report. Synchronous work finishes inside the turn that took it; async work
+ * finishes in a promise callback, which publishes at once and wakes the loop.
+ */
+import { WorkgroupException } from '../api/errors.js';
+import { bindRuntime, unbindRuntime } from '../api/job.js';
+import { DecodeSuspend } from '../codec/errors.js';
+import { KIND_ARENA, type JobQueueConsumer } from '../ring/job-queue.js';
+import { CB_JOBS_DONE, CB_JOBS_FAILED } from '../ring/layout.js';
+import { ORIGIN_FLAG_INTERNAL, ORIGIN_INSTANCE, ORIGIN_JOB, REC_ERR, REC_OK } from '../ring/protocol.js';
+import type { MemberHost } from './member-host.js';
+import type { ResultWriter } from './result-writer.js';
+import type { RunSlots } from './run-slots.js';
+import type { Running } from './running.js';
+import { epochNow, type WorkerContext } from './worker-context.js';
+import { plainError, readF64, readWord } from './worker-codec.js';
+
+type Kind = 'job' | 'invoke';
+
+export class Executor {
+  readonly #ctx: WorkerContext;
+  readonly #slots: RunSlots;
+  readonly #writer: ResultWriter;
+  readonly #members: MemberHost;
+
+  constructor(ctx: WorkerContext, slots: RunSlots, writer: ResultWriter, members: MemberHost) {
+    this.#ctx = ctx;
+    this.#slots = slots;
+    this.#writer = writer;
+    this.#members = members;
+  }
+
+  /** Runs the job in the queue cell `q` just claimed, and releases the cell. */
+  takeQueued(q: JobQueueConsumer): void {
+    const ctx = this.#ctx;
+    const id = q.jobId;
+    if (id === 0) {
+      q.release(); // cancelled by main while queued
+      return;
+    }
+    const r = this.#slots.begin(id); // recorded as running before the cell is released
+    ctx.hist.wait(epochNow() - q.enqueueTime);
+    let job: unknown;
+    try {
+      if (q.kind === KIND_ARENA) {
+        const view = ctx.arena.viewOf({ offset: q.arenaOffset, generation: q.arenaGen }, q.length);
+        job = ctx.codec.decode(view, 0, q.length);
+      } else {
+        job = ctx.codec.decode(q.u8, q.payloadOffset, q.payloadOffset + q.length);
+      }
+    } catch (e) {
+      if (e instanceof DecodeSuspend) {
+        const bytes = q.kind === KIND_ARENA
+          ? ctx.arena.viewOf({ offset: q.arenaOffset, generation: q.arenaGen }, q.length).slice()
+          : q.u8.slice(q.payloadOffset, q.payloadOffset + q.length);
+        q.release();
+        this.#runLater(r, bytes, 'job');
+        return;
+      }
+      q.release();
+      this.#finish(r, ORIGIN_JOB | ORIGIN_FLAG_INTERNAL, e, false);
+      return;
+    }
+    q.release();
+    this.#execute(r, job);
+  }
+
+  /** A REC_JOB record (u32 id, u32 pad, f64 enqueue time, job). Pinned jobs are accepted beyond
+   *  `concurrency`: they were sent to this worker on purpose. */
+  startPinned(u8: Uint8Array, off: number, len: number): void {
+    const id = readWord(u8, off);
+    const enqueued = readF64(u8, off + 8);
+    const r = this.#slots.begin(id);
+    this.#ctx.hist.wait(epochNow() - enqueued);
+    this.#decodeThen(r, u8, off + 16, off + len, 'job', 0);
+  }
+
+  /** A REC_INVOKE record (u32 id, u32 member id, command). */
+  startInvoke(u8: Uint8Array, off: number, len: number): void {
+    const id = readWord(u8, off);
+    const memberId = readWord(u8, off + 4);
+    const r = this.#slots.begin(id);
+    this.#decodeThen(r, u8, off + 8, off + len, 'invoke', memberId);
+  }
+
+  #decodeThen(r: Running, u8: Uint8Array, start: number, end: number, kind: Kind, memberId: number): void {
+    let value: unknown;
+    try {
+      value = this.#ctx.codec.decode(u8, start, end);
+    } catch (e) {
+      if (e instanceof DecodeSuspend) {
+        this.#runLater(r, u8.slice(start, end), kind, memberId);
+        return;
+      }
+      this.#finish(r, (kind === 'job' ? ORIGIN_JOB : ORIGIN_INSTANCE) | ORIGIN_FLAG_INTERNAL, e, false);
+      return;
+    }
+    if (kind === 'job') this.#execute(r, value);
+    else this.#invoke(r, memberId, value);
+  }
+
+  /** Decodes a private copy once its module or buffer is there, then runs it. */
+  #runLater(r: Running, bytes: Uint8Array, kind: Kind, memberId = 0): void {
+    const ctx = this.#ctx;
+    ctx.asyncPending++;
+    ctx.codec.decodeAsync(bytes).then(
+      (value) => {
+        ctx.asyncPending--;
+        if (kind === 'job') this.#execute(r, value);
+        else this.#invoke(r, memberId, value);
+        this.#writer.flush();
+        ctx.wakeSelf();
+      },
+      (error) => {
+        ctx.asyncPending--;
+        this.#finish(r, (kind === 'job' ? ORIGIN_JOB : ORIGIN_INSTANCE) | ORIGIN_FLAG_INTERNAL, error, false);
+        this.#writer.flush();
+        ctx.wakeSelf();
+      },
+    );
+  }
+
+  #execute(r: Running, job: unknown): void {
+    if (job === null || typeof job !== 'object' || typeof (job as { execute?: unknown }).execute !== 'function') {
+      this.#finish(r, ORIGIN_JOB | ORIGIN_FLAG_INTERNAL, new TypeError('the dispatched object has no execute() method'), false);
+      return;
+    }
+    bindRuntime(job, r);
+    let out: unknown;
+    try {
+      out = (job as { execute(): unknown }).execute();
+    } catch (e) {
+      unbindRuntime(job);
+      this.#finish(r, ORIGIN_JOB, e, false);
+      return;
+    }
+    if (isThenable(out)) {
+      this.#ctx.asyncPending++;
+      out.then(
+        (v) => this.#settleAsync(r, job, ORIGIN_JOB, v, true),
+        (e) => this.#settleAsync(r, job, ORIGIN_JOB, e, false),
+      );
+      return;
+    }
+    unbindRuntime(job);
+    this.#finish(r, ORIGIN_JOB, out, true);
+  }
+
+  #settleAsync(r: Running, target: object, origin: number, value: unknown, ok: boolean): void {
+    this.#ctx.asyncPending--;
+    unbindRuntime(target);
+    if (r.done) return;
+    this.#finish(r, origin, value, ok);
+    this.#writer.flush();
+    this.#ctx.wakeSelf();
+  }
+
+  #invoke(r: Running, memberId: number, command: unknown): void {
+    const member = this.#members.get(memberId);
+    if (!member) {
+      this.#finish(r, ORIGIN_INSTANCE | ORIGIN_FLAG_INTERNAL, new Error(`member ${memberId} is not registered on this worker`), false);
+      return;
+    }
+    r.transfers = member.transfers;
+    let out: unknown;
+    try {
+      out = member.instance.handle(command);
+    } catch (e) {
+      this.#finish(r, ORIGIN_INSTANCE, e, false);
+      return;
+    }
+    if (isThenable(out)) {
+      this.#ctx.asyncPending++;
+      out.then(
+        (v) => this.#settleMember(r, v, true),
+        (e) => this.#settleMember(r, e, false),
+      );
+      return;
+    }
+    this.#finish(r, ORIGIN_INSTANCE, out, true);
+  }
+
+  #settleMember(r: Running, value: unknown, ok: boolean): void {
+    this.#ctx.asyncPending--;
+    if (r.done) return;
+    this.#finish(r, ORIGIN_INSTANCE, value, ok);
+    this.#writer.flush();
+    this.#ctx.wakeSelf();
+  }
+
+  /** Writes the result (or error) of `running` after its last report, and frees its running word. */
+  #finish(running: Running, origin: number, value: unknown, ok: boolean): void {
+    if (running.done) return;
+    running.done = true;
+    const ctx = this.#ctx;
+    const writer = this.#writer;
+    const id = running.id;
+    ctx.hist.run(performance.now() - running.started);
+    if (running.coalesced !== undefined) writer.writeCoalesced(running, true); // the last report, before the result
+    if (ok) {
+      try {
+        writer.write(REC_OK, [id], value, 'result', running.transfers);
+      } catch (e) {
+        // The user code ran and returned something that cannot be sent: its error (routed like one it
+        // threw), saying so — not an internal failure, which main would word "could not run the job".
+        ok = false;
+        const what = (origin & 0xff) === ORIGIN_INSTANCE ? 'the member call ran' : 'the job ran';
+        value = new WorkgroupException(`${what}, but its result could not be sent: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+    }
+    if (!ok) {
+      try {
+        writer.write(REC_ERR, [id, origin], value, 'error');
+      } catch (e) {
+        writer.write(REC_ERR, [id, origin | ORIGIN_FLAG_INTERNAL], plainError(e), 'error');
+      }
+    }
+    Atomics.add(ctx.i32, ctx.cb + (ok ? CB_JOBS_DONE : CB_JOBS_FAILED), 1);
+    this.#slots.end(running);
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}

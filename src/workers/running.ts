@@ -1,0 +1,94 @@
+/**
+ * A job or member call in progress, and the runtime a job sees through it (`this.report`, `this.signal`,
+ * `this.allocate`, …): one object per job, no closures. What it does is done by the parts behind
+ * `RunServices` (the result writer, the running words, the members).
+ */
+import { disposable, releaseView } from '../shared/arena-views.js';
+import type { Arena } from '../memory/arena.js';
+import type { SharedTypedArray, TypedArrayConstructor, WorkerRuntime } from '../api/job.js';
+
+/** What a running job reaches through its runtime. */
+export interface RunServices {
+  readonly isolateIndex: number;
+  /** The job's AbortSignal, made on first use (see RunSlots.signalFor). */
+  signalFor(running: Running): AbortSignal;
+  /** `this.report(value)` (see ResultWriter.report). */
+  report(running: Running, value: unknown): void;
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable;
+  release(array: ArrayBufferView): void;
+  /** `this.notifyHost(command)`; member id 0 for a job. */
+  notifyHost(command: unknown, memberId: number): Promise<unknown>;
+}
+
+export class Running implements WorkerRuntime {
+  readonly id: number;
+  /** Index of the shared running word (and cancel word) holding this id, or −1 (lane work beyond the 16 words: main knows it from the lane). */
+  readonly runSlot: number;
+  readonly started: number;
+  readonly #services: RunServices;
+  controller: AbortController | undefined = undefined;
+  done = false;
+  /** Buffers `transfer()` marked: moved, not copied, when a record of this job contains them. */
+  transfers: Set<ArrayBuffer> | undefined = undefined;
+  /** The latest report waiting for room in the result ring (encoded record), see ResultWriter.report. */
+  coalesced: Uint8Array | undefined = undefined;
+
+  constructor(services: RunServices, id: number, runSlot: number) {
+    this.#services = services;
+    this.id = id;
+    this.runSlot = runSlot;
+    this.started = performance.now();
+  }
+
+  get isolateIndex(): number {
+    return this.#services.isolateIndex;
+  }
+
+  get signal(): AbortSignal {
+    return this.#services.signalFor(this);
+  }
+
+  report(value: unknown): void {
+    this.#services.report(this, value);
+  }
+
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
+    return this.#services.allocate(ctor, length);
+  }
+
+  release(array: ArrayBufferView): void {
+    this.#services.release(array);
+  }
+
+  transfer(buffers: readonly ArrayBuffer[]): void {
+    this.transfers = addTransfers(this.transfers, buffers);
+  }
+
+  notifyHost(command: unknown): Promise<unknown> {
+    return this.#services.notifyHost(command, 0);
+  }
+}
+
+/** `this.allocate(ctor, length)` in a job or member: a `using`-friendly typed array on the arena. */
+export function allocateOn<C extends TypedArrayConstructor>(arena: Arena, ctor: C, length: number): SharedTypedArray<C> & Disposable {
+  return disposable(arena, arena.allocArray(ctor, length)) as unknown as SharedTypedArray<C> & Disposable;
+}
+
+/** `this.release(array)` in a job or member. */
+export function releaseOn(arena: Arena, array: ArrayBufferView): void {
+  releaseView(arena, array);
+}
+
+/** Checks `transfer(...)` arguments (non-shared, not detached ArrayBuffers) and adds them to `set`. */
+export function addTransfers(set: Set<ArrayBuffer> | undefined, buffers: readonly ArrayBuffer[]): Set<ArrayBuffer> {
+  const out = set ?? new Set<ArrayBuffer>();
+  for (let i = 0; i < buffers.length; i++) {
+    const b: unknown = buffers[i];
+    if (!(b instanceof ArrayBuffer)) {
+      const what = b instanceof SharedArrayBuffer ? 'a SharedArrayBuffer (shared memory is passed by reference already)' : ArrayBuffer.isView(b) ? `a ${b.constructor.name} (pass its .buffer)` : typeof b;
+      throw new TypeError(`expected the arguments of transfer() to be non-shared ArrayBuffers, got ${what} at position ${i}`);
+    }
+    out.add(b);
+  }
+  return out;
+}
