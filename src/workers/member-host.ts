@@ -102,6 +102,8 @@ export class MemberHost {
   notifyHost(command: unknown, memberId: number): Promise<unknown> {
     const ctx = this.#ctx;
     const id = this.#nextNotify++;
+    // Counted before the write: the `finally` below also runs when the command is refused.
+    ctx.asyncPending++;
     return new Promise((resolve, reject) => {
       try {
         this.#writer.write(REC_NOTIFY, [id, memberId], command, 'command');
@@ -110,7 +112,6 @@ export class MemberHost {
         return;
       }
       this.#notifies.set(id, { resolve, reject });
-      ctx.asyncPending++;
       this.#writer.flush();
     }).finally(() => {
       ctx.asyncPending--;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { launched, lib, work } from './helpers.js';
+import { launched, lib, within, work } from './helpers.js';
 
 let wg: InstanceType<typeof lib.IsolateWorkgroup> | undefined;
 afterEach(async () => {
@@ -75,6 +75,20 @@ describe('members', () => {
       code: 'ERR_WORKGROUP',
       message: expect.stringMatching(/no onNotify handler: pass \{ onNotify/),
     });
+  });
+
+  it('a notifyHost() refused in the worker (unsendable command) leaves the worker able to wait for async work', async () => {
+    // A long park timeout: a worker that wrongly blocks in Atomics.wait would not run the job's callback.
+    wg = await launched(1, { parkTimeoutMs: 60_000 });
+    const m = await wg.addInstance(new work.Counter());
+    await expect(m.invoke(new work.NotifyUnsendable())).resolves.toMatch(/^command\.f is a function/);
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const job = wg.dispatch(new work.AwaitSharedFlag(flag));
+    job.catch(() => {});
+    await new Promise((r) => setTimeout(r, 200)); // let the worker start the job and go idle
+    Atomics.store(flag, 0, 7);
+    Atomics.notify(flag, 0);
+    await expect(within(job, 10_000, 'a job awaiting Atomics.waitAsync')).resolves.toBe(7);
   });
 
   it('rejects with the member error class and routes it to the instance handler once', async () => {
