@@ -29,12 +29,14 @@ import {
   STATE_PARKED,
   STATE_RUNNING,
   STATE_SPINNING,
+  POOL_SPINNERS_I32,
+  POOL_MAX_SPINNERS_I32,
   readLaneLayout,
 } from '../ring/layout.js';
 import { JobQueueConsumer } from '../ring/job-queue.js';
 import { ORIGIN_INITIALIZATION, ORIGIN_UNKNOWN, REC_INVOKE, REC_JOB, REC_NOTIFY_REPLY, REC_SPILL, REC_UNCAUGHT, type WorkerInit } from '../ring/protocol.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
-import { SpinBudget, parkAsync, spinPause } from '../ring/wait.js';
+import { SpinBudget, SpinGate, parkAsync, spinPause } from '../ring/wait.js';
 import type { TypedArrayConstructor } from '../api/job.js';
 import { enterModuleImport, leaveModuleImport } from '../shared/worker-flag.js';
 import { explainImportError } from '../shared/import-errors.js';
@@ -65,6 +67,7 @@ export class WorkerCore {
   readonly #queue: JobQueueConsumer;
   readonly #direct: SpscConsumer;
   readonly #spin: SpinBudget;
+  readonly #gate: SpinGate;
   readonly #slots: RunSlots;
   readonly #writer: ResultWriter;
   readonly #members: MemberHost;
@@ -84,6 +87,7 @@ export class WorkerCore {
     this.#direct = new SpscConsumer(init.lane, LANE_DIRECT_HEADER, lane.directData, lane.directCapacity);
     const results = new SpscProducer(init.lane, LANE_RESULT_HEADER, lane.resultData, lane.resultCapacity);
     this.#spin = new SpinBudget(init.spinIterations, Math.min(64, init.spinIterations), Math.max(init.spinIterations * 8, 64));
+    this.#gate = new SpinGate(new Int32Array(init.pool), POOL_SPINNERS_I32, new Int32Array(init.pool)[POOL_MAX_SPINNERS_I32]!);
     // The runtime every job sees (through its Running), one object for the worker's lifetime.
     const arena = ctx.arena;
     const services: RunServices = {
@@ -145,9 +149,11 @@ export class WorkerCore {
         if (ctx.asyncPending > 0 || this.#mustYield()) await host.yieldToEventLoop();
         continue;
       }
-      // Spin phase: poll every source for a bounded, adaptive number of iterations.
-      Atomics.store(i32, cb + CB_STATE, STATE_SPINNING);
-      const budget = ctx.asyncPending > 0 ? 0 : this.#spin.current;
+      // Spin phase: poll every source for a bounded, adaptive number of iterations — if a spinning place
+      // is free (at most `maxSpinningWorkers` spin at once; the others park at once and main wakes them).
+      const maySpin = ctx.asyncPending === 0 && this.#spin.current > 0 && this.#gate.enter();
+      if (maySpin) Atomics.store(i32, cb + CB_STATE, STATE_SPINNING);
+      const budget = maySpin ? this.#spin.current : 0;
       let found = false;
       for (let n = 0; n < budget; n++) {
         if (this.#hasWork()) {
@@ -156,6 +162,10 @@ export class WorkerCore {
           break;
         }
         spinPause();
+      }
+      if (maySpin) {
+        Atomics.store(i32, cb + CB_STATE, STATE_RUNNING); // before leaving: main repairs SPINNING deaths
+        this.#gate.leave();
       }
       if (found) continue;
       if (budget > 0) this.#spin.miss();
