@@ -119,11 +119,13 @@ export interface WorkgroupConfig {
   /** Slots for concurrently live workers (1..256). Default 256. */
   readonly maxWorkers?: number;
   /**
-   * Capture the caller's stack at every dispatch/invoke, so a failed job's error holds the main-side stack
-   * too. Default true. Capturing costs about 1–4 µs per call on V8: turn it off for the last bit of
-   * throughput with tiny jobs (errors then carry the worker-side stack only).
+   * How an error from a worker gets the main-thread side of its stack (`=== Stack trace in main ===`).
+   * `true` (default): taken when the call fails, from the chain of `await`s that led to it (V8's async
+   * stack traces: `at async main (file:///app/main.js:8:20)`) — free for calls that succeed; callers that
+   * use `.then()` instead of `await` get a shorter main section. `'eager'`: the full synchronous stack
+   * captured at every dispatch/invoke (2–4 µs per call). `false`: worker side only.
    */
-  readonly captureMainStack?: boolean;
+  readonly captureMainStack?: boolean | 'eager';
   /**
    * Microseconds the main thread polls for answers before it waits with `Atomics.waitAsync` (blocking its
    * event loop at most that long each time). Default 50; 0 never polls (lowest CPU, +10–50 µs per round trip).
@@ -157,7 +159,8 @@ export interface ResolvedConfig {
   readonly logger: WorkgroupLogger;
   readonly workerOptions: Readonly<Record<string, unknown>> | undefined;
   readonly maxWorkers: number;
-  readonly captureMainStack: boolean;
+  /** 'await': main-side stack from the caller's await chain, taken on failure; 'eager': captured at every call; 'off'. */
+  readonly captureMainStack: 'await' | 'eager' | 'off';
   readonly mainSpinMicros: number;
   readonly maxSpinningWorkers: number;
 }
@@ -194,6 +197,13 @@ function intIn(name: string, v: unknown, min: number, max: number): number {
     throw new RangeError(`expected \`${name}\` to be an integer in ${min}..${max}, got ${describe(v)}`);
   }
   return v;
+}
+
+function stackMode(v: unknown): 'await' | 'eager' | 'off' {
+  if (v === undefined || v === true) return 'await';
+  if (v === false) return 'off';
+  if (v === 'eager') return 'eager';
+  throw new TypeError(`expected \`captureMainStack\` to be true, false or 'eager', got ${describe(v)}`);
 }
 
 function oneOf<T extends string>(name: string, v: unknown, values: readonly T[]): T {
@@ -288,7 +298,7 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
     logger,
     workerOptions,
     maxWorkers: intIn('maxWorkers', config.maxWorkers ?? 256, 1, 256),
-    captureMainStack: bool('captureMainStack', config.captureMainStack ?? true),
+    captureMainStack: stackMode(config.captureMainStack),
     mainSpinMicros: intIn('mainSpinMicros', config.mainSpinMicros ?? 50, 0, 1_000_000),
     maxSpinningWorkers: intIn('maxSpinningWorkers', config.maxSpinningWorkers ?? Math.max(1, Math.floor(cores / 2)), 0, 256),
   };

@@ -148,6 +148,35 @@ export const LIBRARY_ERROR_CLASSES: Readonly<Record<string, Function>> = {
   ArenaInvalidHandleError,
 };
 
+/** Errors from workers still waiting for their main-side section (see `withCallerStack`). */
+const awaitingMainStack = new WeakSet<object>();
+
+/** Marks an error from a worker: `withCallerStack` adds the main-side section when it reaches the caller. */
+export function markAwaitingMainStack(error: unknown): void {
+  if (error !== null && typeof error === 'object') awaitingMainStack.add(error);
+}
+
+function addCallerStack(error: unknown): never {
+  if (error !== null && typeof error === 'object' && awaitingMainStack.delete(error)) {
+    // Captured inside the rejection reaction: V8's async stack traces then list the functions awaiting
+    // the call (`at async main (file:///app/main.js:8:20)`) — the caller's side, at no cost per call.
+    const site: { stack?: string } = {};
+    Error.captureStackTrace(site, addCallerStack);
+    combineStacks(error, site.stack);
+  }
+  throw error;
+}
+
+/**
+ * The default way (`captureMainStack: true`) to give a worker's error the main-thread side of its stack:
+ * nothing is captured per call; when a call fails, the stack is taken in the rejection handler, where
+ * V8's zero-cost async stack traces hold the chain of `await`s leading to the call. (Capturing a stack at
+ * every dispatch cost 2–4 µs per job, measured: a 4× lower tiny-job throughput.)
+ */
+export function withCallerStack<T>(promise: Promise<T>): Promise<T> {
+  return promise.then(undefined, addCallerStack);
+}
+
 /**
  * Rewrites the stack of an error that came from a worker so it holds both sides (SPEC §3):
  *

@@ -71,7 +71,7 @@ export class MemberProxy<M extends WorkgroupMember = WorkgroupMember> {
   invoke<R = unknown>(command: unknown, options?: InvokeOptions): Promise<R>;
   invoke(command: unknown, options?: InvokeOptions): Promise<unknown> {
     try {
-      return this.#core.invoke(this.memberId, command, options, this.#core.captureSite());
+      return this.#core.withStack(this.#core.invoke(this.memberId, command, options, this.#core.captureSite()));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -181,9 +181,9 @@ export class IsolateWorkgroup {
       if (isolate !== undefined && typeof isolate !== 'number') return Promise.reject(this.#badIndexType(isolate));
       if (isolate !== undefined && isolate !== -1 && this.#health.shouldProbeBeforeDispatch(isolate)) {
         const site = this.#core.captureSite();
-        return this.#health.probeThen(isolate, () => this.#core.dispatch(job, options, site)) as Promise<JobResult<J>>;
+        return this.#core.withStack(this.#health.probeThen(isolate, () => this.#core.dispatch(job, options, site))) as Promise<JobResult<J>>;
       }
-      return this.#core.dispatch(job, options, this.#core.captureSite()) as Promise<JobResult<J>>;
+      return this.#core.withStack(this.#core.dispatch(job, options, this.#core.captureSite())) as Promise<JobResult<J>>;
     } catch (e) {
       return Promise.reject(e);
     }

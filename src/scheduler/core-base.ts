@@ -61,7 +61,7 @@ export abstract class WorkgroupCoreBase {
   protected _refd = false;
   protected _launched = false;
   protected _shuttingDown: Promise<void> | undefined;
-  readonly captureMainStack: boolean;
+  readonly captureMainStack: 'await' | 'eager' | 'off';
   /** Pending while the main thread imports the work modules during launch(). */
   protected _modulesReady: Promise<void> | undefined;
   /**
@@ -91,7 +91,7 @@ export abstract class WorkgroupCoreBase {
   protected abstract _liveIndices(): string;
   abstract resolveIndex(index: number): WorkerSlot | WorkgroupException;
 
-  constructor(workerCount: number, config: ResolvedConfig, platform: Platform, captureMainStack = true) {
+  constructor(workerCount: number, config: ResolvedConfig, platform: Platform, captureMainStack: 'await' | 'eager' | 'off' = 'await') {
     this._initialCount = workerCount;
     this.config = config;
     this.platform = platform;

@@ -8,7 +8,7 @@ import { CELL_INLINE_MAX, KIND_ARENA, KIND_INLINE } from '../ring/job-queue.js';
 import { MASK_WORDS, POOL_IDLE_MASK_I32, STATE_SPINNING, controlBase } from '../ring/layout.js';
 import { REC_JOB, REC_SPILL } from '../ring/protocol.js';
 import { writeWords } from '../workers/worker-codec.js';
-import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupQueueFullException, WorkgroupTimeoutException } from '../api/errors.js';
+import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupQueueFullException, WorkgroupTimeoutException, withCallerStack } from '../api/errors.js';
 import type { Pending } from './pending.js';
 import { WorkerSlot } from './worker-slot.js';
 import { pickTransferTarget, transferSet } from './payloads.js';
@@ -25,8 +25,13 @@ export abstract class WorkgroupCoreDispatch extends WorkgroupCoreBase {
     return this._noWorkers;
   }
 
+  /** Wraps a call's promise so a worker error gets the caller's await chain as its main stack (mode 'await'). */
+  withStack<T>(promise: Promise<T>): Promise<T> {
+    return this.captureMainStack === 'await' ? withCallerStack(promise) : promise;
+  }
+
   captureSite(): { stack?: string } | undefined {
-    if (!this.captureMainStack) return undefined;
+    if (this.captureMainStack !== 'eager') return undefined;
     const site: { stack?: string } = {};
     Error.captureStackTrace(site, this.captureSite);
     return site;

@@ -10,7 +10,7 @@ import { ORIGIN_FLAG_INTERNAL, ORIGIN_INSTANCE, ORIGIN_JOB, REC_ERR, REC_JOB, RE
 import { RingCorruptError } from '../ring/spsc.js';
 import { waitAsyncPromise } from '../ring/wait.js';
 import { readWord } from '../workers/worker-codec.js';
-import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupIsolateError, combineStacks } from '../api/errors.js';
+import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupIsolateError, combineStacks, markAwaitingMainStack } from '../api/errors.js';
 import { type IsolateErrorType } from './error-router.js';
 import type { Pending } from './pending.js';
 import { WorkerSlot } from './worker-slot.js';
@@ -372,7 +372,8 @@ export abstract class WorkgroupCoreResults extends WorkgroupCoreDispatch {
     } else if (!(raw instanceof Error)) {
       error = new WorkgroupIsolateError(raw, ws.index, `${p.kind === 'job' ? 'job' : 'member'} threw a non-Error value: ${describeValue(raw)}`);
     }
-    combineStacks(error, p.site?.stack);
+    if (p.site) combineStacks(error, p.site.stack);
+    else if (this.captureMainStack === 'await') markAwaitingMainStack(error); // the api's withCallerStack adds it
     this._settleErr(p, error, true, internal ? 'communication' : kind === ORIGIN_INSTANCE ? 'instance' : kind === ORIGIN_JOB ? 'job' : 'unknown', ws);
   }
 }
