@@ -8,19 +8,10 @@
  * `release`, `transfer`, `setup`, `handle`, `dispose`, `notifyHost`, `executeSync`, `executeAsync`,
  * `synchronous`.
  */
+import type { TypedArrayCtor } from '../memory/types.js';
 
-export type TypedArrayConstructor =
-  | Int8ArrayConstructor
-  | Uint8ArrayConstructor
-  | Uint8ClampedArrayConstructor
-  | Int16ArrayConstructor
-  | Uint16ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint32ArrayConstructor
-  | Float32ArrayConstructor
-  | Float64ArrayConstructor
-  | BigInt64ArrayConstructor
-  | BigUint64ArrayConstructor;
+/** Any typed-array constructor (`Float64Array`, `Uint8Array`, …). */
+export type TypedArrayConstructor = TypedArrayCtor;
 
 /** The typed array a constructor makes, viewing shared memory (what `allocate(ctor, n)` returns). */
 export type SharedTypedArray<C extends TypedArrayConstructor> = C extends Int8ArrayConstructor
@@ -87,24 +78,11 @@ function outsideWorker(what: string): Error {
 }
 
 /**
- * A one-off job. Subclass it, give it data fields and override `execute()`; export the class from a work
- * module (see `modules` and `static module`). `dispatch(job)` resolves with what `execute()` returns.
+ * What jobs and members share inside a worker: their worker's index and the shared-memory helpers.
+ * (Internal base class of `WorkgroupJob` and `WorkgroupMember`; it has no fields.)
  */
-export abstract class WorkgroupJob<R = unknown> {
-  /** Runs inside a worker. May return a value or a promise. */
-  abstract execute(): R | Promise<R>;
-
-  /** Sends a progress value to `dispatch(job, { onProgress })`; delivered in order, before the result. */
-  report(value: unknown): void {
-    runtimes.get(this)?.report(value);
-  }
-
-  /** Aborted when the caller's signal aborts or its timeout passes; read from shared memory. */
-  get signal(): AbortSignal {
-    return runtimes.get(this)?.signal ?? neverAborted;
-  }
-
-  /** Index of the worker running this job (−1 outside a worker). */
+export abstract class WorkerBound {
+  /** Index of the worker running this job or holding this member (−1 outside a worker). */
   get isolateIndex(): number {
     return runtimes.get(this)?.isolateIndex ?? -1;
   }
@@ -128,14 +106,34 @@ export abstract class WorkgroupJob<R = unknown> {
   }
 
   /**
-   * Moves these non-shared ArrayBuffers to the main thread, instead of copying them, when this job's result
-   * or a report contains them: they are detached here once sent (like postMessage's transfer list).
+   * Moves these non-shared ArrayBuffers to the main thread, instead of copying them, when a result
+   * or a report of this job or member contains them: they are detached here once sent (like postMessage's transfer list).
    */
   transfer(...buffers: ArrayBuffer[]): void {
     const rt = runtimes.get(this);
     if (!rt) throw outsideWorker('transfer()');
     rt.transfer(buffers);
   }
+}
+
+/**
+ * A one-off job. Subclass it, give it data fields and override `execute()`; export the class from a work
+ * module (see `modules` and `static module`). `dispatch(job)` resolves with what `execute()` returns.
+ */
+export abstract class WorkgroupJob<R = unknown> extends WorkerBound {
+  /** Runs inside a worker. May return a value or a promise. */
+  abstract execute(): R | Promise<R>;
+
+  /** Sends a progress value to `dispatch(job, { onProgress })`; delivered in order, before the result. */
+  report(value: unknown): void {
+    runtimes.get(this)?.report(value);
+  }
+
+  /** Aborted when the caller's signal aborts or its timeout passes; read from shared memory. */
+  get signal(): AbortSignal {
+    return runtimes.get(this)?.signal ?? neverAborted;
+  }
+
 }
 
 declare const commandResult: unique symbol;
@@ -158,7 +156,7 @@ export type JobResult<J> = J extends { execute(): infer R } ? Awaited<R> : unkno
  * A stateful member living in one worker. `setup()` runs there once, `handle(command)` for every
  * `invoke`, `dispose()` on `destroyInstance`. `notifyHost(command)` calls the host's `onNotify`.
  */
-export abstract class WorkgroupMember {
+export abstract class WorkgroupMember extends WorkerBound {
   /** Runs inside the worker when the member is added. Default: nothing. */
   setup(): void | Promise<void> {}
 
@@ -175,29 +173,5 @@ export abstract class WorkgroupMember {
     return rt.notifyHost(command) as Promise<R>;
   }
 
-  /** Index of the worker this member lives on (−1 outside a worker). */
-  get isolateIndex(): number {
-    return runtimes.get(this)?.isolateIndex ?? -1;
-  }
 
-  /** Allocates a typed array on the workgroup's shared memory (see `WorkgroupJob.allocate`). */
-  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
-    const rt = runtimes.get(this);
-    if (!rt) throw outsideWorker('allocate()');
-    return rt.allocate(ctor, length);
-  }
-
-  /** Gives a shared array back (see `WorkgroupJob.release`). */
-  release(array: ArrayBufferView): void {
-    const rt = runtimes.get(this);
-    if (!rt) throw outsideWorker('release()');
-    rt.release(array);
-  }
-
-  /** Moves these non-shared ArrayBuffers with call results that contain them (see `WorkgroupJob.transfer`). */
-  transfer(...buffers: ArrayBuffer[]): void {
-    const rt = runtimes.get(this);
-    if (!rt) throw outsideWorker('transfer()');
-    rt.transfer(buffers);
-  }
 }

@@ -4,12 +4,13 @@
  * id), which objects are never sendable (the workgroup's own, arena arrays already released), and big
  * non-shared binary payloads, which travel out of band (`OutOfBand`: an arena copy, or a transfer).
  */
+import { decodeFrame, decodeRetrying } from '../shared/decode.js';
 import type { Arena } from '../memory/arena.js';
 import { refuseReleased } from '../shared/arena-views.js';
 import { BIG_BINARY_THRESHOLD, OutOfBand } from '../shared/out-of-band.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
-import { decodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
+import { type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
@@ -145,29 +146,13 @@ export class MainCodec {
   /** Decodes one value. May throw DecodeSuspend (then nothing out of band was consumed). */
   decode(u8: Uint8Array, start: number, end: number, slot: number): unknown {
     this.decodingSlot = slot;
-    this.reader.reset(u8, start, end);
-    const oob = this.outOfBand;
-    oob.beginDecode();
-    let value: unknown;
-    try {
-      value = decodeValue(this.reader, this.decodeHooks);
-    } catch (e) {
-      oob.endDecode(!(e instanceof DecodeSuspend));
-      throw e;
-    }
-    oob.endDecode(true);
-    return value;
+    return decodeFrame(this.reader, this.decodeHooks, this.outOfBand, u8, start, end);
   }
 
+
   /** Decodes a private copy, awaiting module imports or buffer introductions. */
-  async decodeAsync(bytes: Uint8Array, slot: number): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return this.decode(bytes, 0, bytes.length, slot);
-      } catch (e) {
-        if (!(e instanceof DecodeSuspend) || attempt > 64) throw e;
-        await e.until;
-      }
-    }
+  decodeAsync(bytes: Uint8Array, slot: number): Promise<unknown> {
+    return decodeRetrying(() => this.decode(bytes, 0, bytes.length, slot));
   }
+
 }

@@ -3,11 +3,12 @@
  * registry, SharedArrayBuffers introduced by main, big non-shared binary payloads out of band (an arena
  * copy or a transfer, see shared/out-of-band.ts), and writing framed records into the result ring.
  */
+import { decodeFrame, decodeRetrying } from '../shared/decode.js';
 import { refuseReleased } from '../shared/arena-views.js';
 import { BIG_BINARY_THRESHOLD, OutOfBand } from '../shared/out-of-band.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
-import { decodeValue, encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
+import { encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableReader } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
@@ -115,31 +116,15 @@ export class WorkerCodec {
   /** Decodes one value from `u8[start..end)`. May throw DecodeSuspend (copy the bytes, await, retry);
    *  then nothing out of band was consumed. */
   decode(u8: Uint8Array, start: number, end: number): unknown {
-    this.reader.reset(u8, start, end);
-    const oob = this.outOfBand;
-    oob.beginDecode();
-    let value: unknown;
-    try {
-      value = decodeValue(this.reader, this.decodeHooks);
-    } catch (e) {
-      oob.endDecode(!(e instanceof DecodeSuspend));
-      throw e;
-    }
-    oob.endDecode(true);
-    return value;
+    return decodeFrame(this.reader, this.decodeHooks, this.outOfBand, u8, start, end);
   }
 
+
   /** Decodes, awaiting module imports or buffer introductions as often as needed. */
-  async decodeAsync(bytes: Uint8Array): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return this.decode(bytes, 0, bytes.length);
-      } catch (e) {
-        if (!(e instanceof DecodeSuspend) || attempt > 64) throw e;
-        await e.until;
-      }
-    }
+  decodeAsync(bytes: Uint8Array): Promise<unknown> {
+    return decodeRetrying(() => this.decode(bytes, 0, bytes.length));
   }
+
 
   /** Encodes a value into a fresh non-shared byte array (for control messages); a value that cannot be
    *  sent goes as `plainError(value)` instead. */
