@@ -9,7 +9,7 @@ import { MASK_WORDS, POOL_IDLE_MASK_I32, STATE_SPINNING, controlBase } from '../
 import { REC_JOB, REC_SPILL } from '../ring/protocol.js';
 import { writeWords } from '../workers/worker-codec.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupQueueFullException, WorkgroupTimeoutException, withCallerStack } from '../api/errors.js';
-import type { Pending } from './pending.js';
+import { createPending, type Pending } from './pending.js';
 import { WorkerSlot } from './worker-slot.js';
 import { pickTransferTarget, transferSet } from './payloads.js';
 import { type DispatchOptions, now, abortError, describeValue } from './core-shared.js';
@@ -103,48 +103,38 @@ export abstract class WorkgroupCoreDispatch extends WorkgroupCoreBase {
       return Promise.reject(new WorkgroupQueueFullException(`the job queue is full (maxQueue ${this.config.maxQueue}): wait for jobs to finish or raise \`maxQueue\``));
     }
     const id = this._allocId();
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<unknown>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const p: Pending = {
-      id,
-      kind: 'job',
-      resolve,
-      reject,
-      site,
-      onProgress: options?.onProgress,
-      memberId: 0,
-      worker: undefined,
-      queuePos: -1,
-      bytes: undefined,
-      backlogOff: -1,
-      backlogLen: 0,
-      arena: undefined,
-      cleanup: undefined,
-      cancelled: false,
-      blobs: undefined,
-      chain: undefined,
-    };
-    const oob = this._codec.outOfBand;
-    oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
-    try {
+    const { p, promise } = createPending(id, 'job', site, options?.onProgress, 0);
+    const error = this._sendTracked(p, () => {
       if (transfer) this._sendWithTransfer(target!, p, job, transfer);
       else if (target) this._sendToLane(target, p, REC_JOB, [id, 0], job, 'job', true);
       else this._enqueue(p, job);
-    } catch (e) {
-      oob.abandon();
-      const nested = !retried && e instanceof UnsendableError ? this._loadNestedClasses(job) : undefined;
+    });
+    if (error) {
+      const nested = !retried && error instanceof UnsendableError ? this._loadNestedClasses(job) : undefined;
       if (nested) return nested.then(() => this._dispatchNow(job, options, site, true));
-      return Promise.reject(this._sendError(e));
+      return Promise.reject(this._sendError(error));
     }
-    p.blobs = oob.takeBlocks();
     this._pending.set(id, p);
     this._armCancellation(p, signal, options?.timeout, 'dispatch');
     this._scheduleKick();
     return promise;
+  }
+
+  /**
+   * Runs an encode-and-send for `p`, keeping the out-of-band blocks its frame took (freed when `p`
+   * settles). Returns the error when the send failed (then nothing was sent and the blocks are freed).
+   */
+  protected _sendTracked(p: Pending, send: () => void): unknown {
+    const oob = this._codec.outOfBand;
+    oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
+    try {
+      send();
+    } catch (e) {
+      oob.abandon();
+      return e;
+    }
+    p.blobs = oob.takeBlocks();
+    return undefined;
   }
 
   protected _allocId(): number {

@@ -5,7 +5,7 @@
 import { encodeValue } from '../codec/codec.js';
 import { REC_INVOKE, REC_NOTIFY_REPLY, type ControlToMain } from '../ring/protocol.js';
 import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupMemberDeadException, WorkgroupMemberNotFoundException, WorkgroupSetupException, combineStacks } from '../api/errors.js';
-import type { Pending } from './pending.js';
+import { createPending, type Pending } from './pending.js';
 import { WorkerSlot } from './worker-slot.js';
 import { type MemberRecord, now, abortError, describeValue } from './core-shared.js';
 import { WorkgroupCoreResults } from './core-results.js';
@@ -112,26 +112,9 @@ export abstract class WorkgroupCoreMembers extends WorkgroupCoreResults {
     if (rec.state === 'dead') return Promise.reject(rec.deadReason ?? new WorkgroupMemberDeadException(rec.worker.index, 'its worker is gone'));
     if (options?.signal?.aborted) return Promise.reject(abortError(options.signal, 'request'));
     const id = this._allocId();
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<unknown>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const p: Pending = {
-      id, kind: 'invoke', resolve, reject, site, onProgress: undefined, memberId, worker: undefined,
-      queuePos: -1, bytes: undefined, backlogOff: -1, backlogLen: 0, arena: undefined, cleanup: undefined, cancelled: false,
-      blobs: undefined, chain: undefined,
-    };
-    const oob = this._codec.outOfBand;
-    oob.takeBlocks();
-    try {
-      this._sendToLane(rec.worker, p, REC_INVOKE, [id, memberId], command, 'command', false);
-    } catch (e) {
-      oob.abandon();
-      return Promise.reject(this._sendError(e));
-    }
-    p.blobs = oob.takeBlocks();
+    const { p, promise } = createPending(id, 'invoke', site, undefined, memberId);
+    const error = this._sendTracked(p, () => this._sendToLane(rec.worker, p, REC_INVOKE, [id, memberId], command, 'command', false));
+    if (error) return Promise.reject(this._sendError(error));
     rec.invokes.add(id);
     this._pending.set(id, p);
     this._armCancellation(p, options?.signal, options?.timeout, 'invoke');

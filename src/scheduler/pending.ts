@@ -37,3 +37,24 @@ export interface Pending {
   /** Set while one of its records waits to be decoded: later records queue behind it (progress order). */
   chain: Promise<void> | undefined;
 }
+
+/** A new entry and the promise it settles (one shape for every entry: dispatches and invokes). */
+export function createPending(
+  id: number,
+  kind: PendingKind,
+  site: { stack?: string } | undefined,
+  onProgress: ((value: unknown) => void) | undefined,
+  memberId: number,
+): { p: Pending; promise: Promise<unknown> } {
+  let resolve!: (v: unknown) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<unknown>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const p: Pending = {
+    id, kind, resolve, reject, site, onProgress, memberId, worker: undefined, queuePos: -1, bytes: undefined,
+    backlogOff: -1, backlogLen: 0, arena: undefined, cleanup: undefined, cancelled: false, blobs: undefined, chain: undefined,
+  };
+  return { p, promise };
+}

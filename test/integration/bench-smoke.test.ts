@@ -1,7 +1,7 @@
 // `bench/run.ts --smoke` runs every default suite with tiny counts through every library. This test
 // runs it as a child process and checks that it exits 0 and that every suite produced a checked
 // result for every library (or says why it was skipped). It asserts nothing about time.
-import { spawn } from 'node:child_process';
+import { runNode, type NodeRun } from './run-node.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -31,23 +31,8 @@ interface Suite {
   targets?: unknown[];
 }
 
-function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, 'bench/run.ts', '--smoke', '--json', '--out', out], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 280_000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runSmoke(): Promise<NodeRun> {
+  return runNode([tsx, 'bench/run.ts', '--smoke', '--json', '--out', out], 280_000);
 }
 
 describe('npm run bench -- --smoke', () => {

@@ -1,29 +1,12 @@
 // Every file in examples/ runs as a user would run it (`node examples/x.mjs` after a build; they import
 // the package by name, which resolves to dist/ through the package's own `exports`) and prints what
 // its comments promise.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runNode, type NodeRun } from './run-node.js';
 import { describe, expect, it } from 'vitest';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 
-function runExample(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`examples/${name}`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runExample(name: string): Promise<NodeRun> {
+  return runNode([`examples/${name}`], 50_000);
 }
 
 async function ok(name: string): Promise<string> {
