@@ -169,3 +169,29 @@ describe('batched publication', () => {
     expect(rings() - before).toBeLessThanOrEqual(8);
   });
 });
+
+describe('stats()', () => {
+  it('counts jobs done and failed per worker and their wait/run latency, from shared memory', async () => {
+    wg = await launched(2);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => wg!.dispatch(new work.Add(i, 1))));
+    await Promise.allSettled(Array.from({ length: 5 }, () => wg!.dispatch(new work.Throw('plain', 'x'))));
+    const s = wg.stats();
+    expect(s.workers.map((w) => w.isolateIndex).sort()).toEqual([0, 1]);
+    expect(s.workers.reduce((n, w) => n + w.jobsDone, 0)).toBe(40);
+    expect(s.workers.reduce((n, w) => n + w.jobsFailed, 0)).toBe(5);
+    expect(s.workers.reduce((n, w) => n + w.runLatency.count, 0)).toBe(45);
+    expect(s.workers.reduce((n, w) => n + w.waitLatency.count, 0)).toBe(45);
+    for (const w of s.workers) {
+      if (w.runLatency.count === 0) continue;
+      expect(w.runLatency.p50Micros).toBeGreaterThan(0);
+      expect(w.runLatency.p99Micros).toBeGreaterThanOrEqual(w.runLatency.p50Micros);
+    }
+    expect(s.queued).toBe(0);
+    expect(s.pending).toBe(0);
+  });
+
+  it('keeps serving with maxSpinningWorkers 0 (no worker spins: all park and are woken)', async () => {
+    wg = await launched(2, { maxSpinningWorkers: 0 });
+    for (let i = 0; i < 20; i++) await expect(wg.dispatch(new work.Add(i, 1))).resolves.toBe(i + 1);
+  });
+});

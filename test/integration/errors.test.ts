@@ -111,3 +111,23 @@ describe('errors from user code', () => {
     expect(() => wg!.setErrorHandler(lib.IsolateErrorType.job, 42 as never)).toThrow(TypeError);
   });
 });
+
+describe('captureMainStack modes', () => {
+  it("'eager' captures the caller's synchronous stack at dispatch", async () => {
+    wg = await launched(1, { captureMainStack: 'eager' });
+    const err = (await wg.dispatch(new work.Throw('type', 'eager')).catch((e: unknown) => e)) as Error;
+    expect(err.stack).toMatch(/Stack trace in worker[\s\S]*Stack trace in main[\s\S]*errors\.test\.ts/);
+  });
+
+  it('false leaves the worker-side stack only (no sections)', async () => {
+    wg = await launched(1, { captureMainStack: false });
+    const err = (await wg.dispatch(new work.Throw('type', 'off')).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.stack).not.toContain('Stack trace in main');
+    expect(err.stack).toContain('work.mjs');
+  });
+
+  it('rejects an invalid value, naming the option', () => {
+    expect(() => new lib.IsolateWorkgroup(1, { captureMainStack: 'lazy' as never })).toThrow("expected `captureMainStack` to be true, false or 'eager'");
+  });
+});

@@ -46,3 +46,22 @@ describe('SpinBudget', () => {
     expect(b.current).toBe(0);
   });
 });
+
+describe('SpinGate', () => {
+  it('lets at most `max` threads spin at once; leave frees a place; enter is idempotent per holder', async () => {
+    const { SpinGate } = await import('../../src/ring/wait.js');
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const a = new SpinGate(word, 0, 1);
+    const b = new SpinGate(word, 0, 1);
+    expect(a.enter()).toBe(true);
+    expect(a.enter()).toBe(true); // already inside: no second place taken
+    expect(word[0]).toBe(1);
+    expect(b.enter()).toBe(false); // full: b must park instead of spinning
+    expect(word[0]).toBe(1);
+    a.leave();
+    a.leave(); // leaving twice frees one place only
+    expect(word[0]).toBe(0);
+    expect(b.enter()).toBe(true);
+    expect(new SpinGate(word, 0, 0).enter()).toBe(false); // max 0: nobody spins
+  });
+});
