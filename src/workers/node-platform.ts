@@ -44,6 +44,9 @@ export const nodePlatform: Platform = {
     worker.on('exit', (code) => {
       if (exited) return;
       exited = true;
+      // Messages the worker posted just before it ended (e.g. `setupFailed` with the real cause) may still
+      // wait on the port when the exit event comes: deliver them first, so exit never overtakes them.
+      for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) events.message(m.message as ControlToMain);
       port1.close();
       events.exit(code, lastError);
     });
