@@ -15,15 +15,15 @@
 import { Arena, createArenaBuffer } from '../memory/arena.js';
 import { JobQueueProducer } from '../ring/job-queue.js';
 import { CB_CLAIM_INTENT, CMD_STOP, FLAG_SHUTDOWN, POOL_FLAGS_I32, controlBase, createPoolRegion, POOL_MAX_SPINNERS_I32 } from '../ring/layout.js';
-import { WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupSetupException } from '../api/errors.js';
-import type { ResolvedConfig } from '../api/config.js';
+import { WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupSetupException } from '../shared/errors.js';
+import type { ResolvedConfig } from '../shared/config-types.js';
 import type { ControlToMain } from '../ring/protocol.js';
 import type { IsolateErrorType } from './error-router.js';
 import { ErrorRouter } from './error-router.js';
 import { MainCodec } from './main-codec.js';
 import { explainImportError } from '../shared/import-errors.js';
 import type { Pending } from './pending.js';
-import type { Platform, WorkerHandle } from './platform.js';
+import type { Platform, WorkerHandle } from '../shared/platform.js';
 import { RespawnGuard } from './respawn.js';
 import { WorkerSlot } from './worker-slot.js';
 import { leakOptions } from './payloads.js';

@@ -4,7 +4,7 @@
  */
 import { encodeValue } from '../codec/codec.js';
 import { REC_INVOKE, REC_NOTIFY_REPLY, type ControlToMain } from '../ring/protocol.js';
-import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupMemberDeadException, WorkgroupMemberNotFoundException, WorkgroupSetupException, combineStacks } from '../api/errors.js';
+import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupMemberDeadException, WorkgroupMemberNotFoundException, WorkgroupSetupException, combineStacks } from '../shared/errors.js';
 import { createPending, type Pending } from './pending.js';
 import { WorkerSlot } from './worker-slot.js';
 import { type MemberRecord, now, abortError, describeValue } from './core-shared.js';

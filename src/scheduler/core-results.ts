@@ -9,8 +9,8 @@ import { MASK_WORDS, POOL_DIRTY_MASK_I32, POOL_MAIN_PARKED_I32, POOL_RESULTS_SEQ
 import { ORIGIN_FLAG_INTERNAL, ORIGIN_INSTANCE, ORIGIN_JOB, REC_ERR, REC_JOB, REC_NOTIFY, REC_OK, REC_PROGRESS, REC_SPILL, REC_UNCAUGHT } from '../ring/protocol.js';
 import { RingCorruptError } from '../ring/spsc.js';
 import { waitAsyncPromise } from '../ring/wait.js';
-import { readWord } from '../workers/worker-codec.js';
-import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupIsolateError, combineStacks, markAwaitingMainStack } from '../api/errors.js';
+import { readWord } from '../ring/records.js';
+import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupIsolateError, combineStacks, markAwaitingMainStack } from '../shared/errors.js';
 import { type IsolateErrorType } from './error-router.js';
 import type { Pending } from './pending.js';
 import { WorkerSlot } from './worker-slot.js';

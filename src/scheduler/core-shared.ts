@@ -1,5 +1,5 @@
 /** Types, constants and small helpers shared by the layers of the main-thread scheduler (core*.ts). */
-import { WorkgroupException, WorkgroupJobAbortedException } from '../api/errors.js';
+import { WorkgroupException, WorkgroupJobAbortedException } from '../shared/errors.js';
 import { WorkerSlot } from './worker-slot.js';
 
 export type WorkgroupState = 'idle' | 'active' | 'disposed';

@@ -4,7 +4,7 @@
  */
 import { CELL_INLINE_MAX } from '../ring/job-queue.js';
 import { POOL_IDLE_MASK_I32, STATE_SPINNING, POOL_SPINNERS_I32 } from '../ring/layout.js';
-import { WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupSetupException } from '../api/errors.js';
+import { WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupSetupException } from '../shared/errors.js';
 import type { Pending } from './pending.js';
 import { EARLY_DEATH_MS, RESPAWN_LIMIT, type DeathFacts } from './respawn.js';
 import { WorkerSlot } from './worker-slot.js';

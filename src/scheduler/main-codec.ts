@@ -14,7 +14,7 @@ import { type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
-import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
+import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
 
 export const ARENA_BUFFER_ID = 0;
 

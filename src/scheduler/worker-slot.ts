@@ -26,7 +26,7 @@ import {
   laneLayout,
 } from '../ring/layout.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
-import type { WorkerHandle } from './platform.js';
+import type { WorkerHandle } from '../shared/platform.js';
 
 export type SlotState = 'starting' | 'ready' | 'failed' | 'stopping' | 'dead';
 

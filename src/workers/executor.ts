@@ -5,8 +5,8 @@
  * record after its last report. Synchronous work finishes inside the turn that took it; async work
  * finishes in a promise callback, which publishes at once and wakes the loop.
  */
-import { WorkgroupException } from '../api/errors.js';
-import { bindRuntime, unbindRuntime } from '../api/job.js';
+import { WorkgroupException } from '../shared/errors.js';
+import { bindRuntime, unbindRuntime } from '../shared/job.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import { KIND_ARENA, type JobQueueConsumer } from '../ring/job-queue.js';
 import { CB_JOBS_DONE, CB_JOBS_FAILED } from '../ring/layout.js';

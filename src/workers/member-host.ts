@@ -4,7 +4,7 @@
  * calling back with `notifyHost(command)`: a REC_NOTIFY record out, a REC_NOTIFY_REPLY record back,
  * matched by id.
  */
-import { bindRuntime, unbindRuntime, type TypedArrayConstructor } from '../api/job.js';
+import { bindRuntime, unbindRuntime, type TypedArrayConstructor } from '../shared/job.js';
 import { REC_NOTIFY } from '../ring/protocol.js';
 import type { ResultWriter } from './result-writer.js';
 import { addTransfers, allocateOn, releaseOn } from './running.js';

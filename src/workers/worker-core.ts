@@ -37,7 +37,7 @@ import { JobQueueConsumer } from '../ring/job-queue.js';
 import { ORIGIN_INITIALIZATION, ORIGIN_UNKNOWN, REC_INVOKE, REC_JOB, REC_NOTIFY_REPLY, REC_SPILL, REC_UNCAUGHT, type WorkerInit } from '../ring/protocol.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
 import { SpinBudget, SpinGate, parkAsync, spinPause } from '../ring/wait.js';
-import type { TypedArrayConstructor } from '../api/job.js';
+import type { TypedArrayConstructor } from '../shared/job.js';
 import { enterModuleImport, leaveModuleImport } from '../shared/worker-flag.js';
 import { explainImportError } from '../shared/import-errors.js';
 import { ControlPlane } from './control-plane.js';
