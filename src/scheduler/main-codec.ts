@@ -64,6 +64,7 @@ export class MainCodec {
         return own;
       },
       bigBinary: (bytes, transfer) => oob.offer(bytes, transfer),
+      bigBinaryCheck: (handle) => oob.checkOf(handle),
       discardBigBinary: (handle) => oob.discard(handle),
       bigBinaryThreshold: BIG_BINARY_THRESHOLD,
       transfer: undefined,
@@ -71,7 +72,7 @@ export class MainCodec {
     this.decodeHooks = {
       classByRef: (ref) => this.#classByRef(ref),
       sharedBuffer: (id) => this.#bufferById(id),
-      bigBinary: (handle, byteLength) => oob.take(this.decodingSlot, handle, byteLength),
+      bigBinary: (handle, byteLength, check) => oob.take(this.decodingSlot, handle, byteLength, check),
     };
   }
 

@@ -53,6 +53,7 @@ export class WorkerCodec {
         return undefined;
       },
       bigBinary: (bytes, transfer) => oob.offer(bytes, transfer),
+      bigBinaryCheck: (handle) => oob.checkOf(handle),
       discardBigBinary: (handle) => oob.discard(handle),
       bigBinaryThreshold: BIG_BINARY_THRESHOLD,
       transfer: undefined,
@@ -60,7 +61,7 @@ export class WorkerCodec {
     this.decodeHooks = {
       classByRef: (ref) => this.#classByRef(ref),
       sharedBuffer: (id) => this.#bufferById(id),
-      bigBinary: (handle, byteLength) => oob.take(0, handle, byteLength),
+      bigBinary: (handle, byteLength, check) => oob.take(0, handle, byteLength, check),
     };
   }
 
