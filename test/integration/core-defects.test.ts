@@ -25,6 +25,11 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const int32 = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
+/** Marks a promise as handled (a test that fails early must not leave an unhandled rejection behind). */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
 
 describe('defect 2: notifyHost from a member is read while main has nothing else pending', () => {
   it('defect 2: addInstance resolves when the member setup() awaits notifyHost', async () => {
@@ -68,19 +73,19 @@ describe('defect 3: a payload block freed by main is never read by a worker afte
     const wg = await launchedD(2, { concurrency: 1 });
     const proxy = await wg.addInstance(new d.Summer(), { isolate: 0 });
     // Worker 0 busy: the invoke and the jobs after it wait in its lane.
-    const busy = wg.dispatch(new d.SpinStamp(600), 0);
+    const busy = quiet(wg.dispatch(new d.SpinStamp(600), 0));
     await sleep(100);
     const stale = new Uint8Array(d.patterned(100_000, 1));
     const invoke = proxy.invoke(new d.SumCommand(stale.buffer)).then(
       () => 'resolved',
       (e: Error) => e.name,
     );
-    const destroyed = wg.destroyInstance(proxy); // rejects the queued invoke; its payload block goes back
+    const destroyed = quiet(wg.destroyInstance(proxy)); // rejects the queued invoke; its payload block goes back
     expect(await within(invoke, 5000, 'the invoke rejected by destroyInstance')).toBe('WorkgroupMemberNotFoundException');
     // Big payloads dispatched now may take the block the rejected invoke's frame still names.
     const payloads = Array.from({ length: 6 }, (_, i) => d.patterned(100_000 + i * 1024, 100 + i) as Uint8Array);
     const expected = payloads.map((p) => d.checksum(p) as number);
-    const sums = payloads.map((p, i) => wg.dispatch(new d.Sum(p.buffer), i % 2 === 0 ? 0 : -1));
+    const sums = payloads.map((p, i) => quiet(wg.dispatch(new d.Sum(p.buffer), i % 2 === 0 ? 0 : -1)));
     const got = await allSettledWithin(sums, 8000, 'big-payload jobs after the rejected invoke');
     expect(got.map((r) => (r.status === 'fulfilled' ? r.value : `rejected: ${(r.reason as Error).message}`))).toEqual(expected);
     await within(busy, 5000, 'the busy job');
@@ -106,7 +111,7 @@ describe('defect 5: cancelling work that has not started', () => {
   it('defect 5: a timed-out pinned job waiting in the lane does not terminate the worker running an innocent job', async () => {
     const wg = await launchedD(2, { cancelGraceMs: 300, respawn: true });
     const member = await wg.addInstance(new d.Summer(), { isolate: 0 });
-    const innocent = wg.dispatch(new d.SpinStamp(1500), 0);
+    const innocent = quiet(wg.dispatch(new d.SpinStamp(1500), 0));
     await sleep(100);
     const waiting = wg.dispatch(new d.SpinStamp(10), { isolate: 0, timeout: 100 }).then(
       () => 'resolved',
@@ -129,7 +134,7 @@ describe('defect 5: cancelling work that has not started', () => {
   it('defect 5: an invoke cancelled while waiting in the lane does not terminate the worker', async () => {
     const wg = await launchedD(2, { cancelGraceMs: 300, respawn: true });
     const member = await wg.addInstance(new d.Summer(), { isolate: 0 });
-    const innocent = wg.dispatch(new d.SpinStamp(1500), 0);
+    const innocent = quiet(wg.dispatch(new d.SpinStamp(1500), 0));
     await sleep(100);
     const ac = new AbortController();
     const call = member.invoke(new d.SumCommand(new Uint8Array(8).buffer), { signal: ac.signal }).then(
@@ -153,7 +158,7 @@ describe('defect 5: cancelling work that has not started', () => {
   it('defect 5: a pinned job cancelled while waiting sees its signal abort when it starts before the grace ends', async () => {
     const wg = await launchedD(1, { cancelGraceMs: 4000, concurrency: 1 });
     const flags = int32(1);
-    const first = wg.dispatch(new d.SpinStamp(400), 0);
+    const first = quiet(wg.dispatch(new d.SpinStamp(400), 0));
     await sleep(50);
     const ac = new AbortController();
     const watched = wg.dispatch(new d.WatchSignal(flags, 0, 1500), { isolate: 0, signal: ac.signal }).catch((e: Error) => e.name);
@@ -205,11 +210,11 @@ describe('defect 6: the results loop never throws when work cannot be placed in 
     process.on('unhandledRejection', onUnhandled);
     try {
       const wg = await launchedD(1, { queueCapacity: 2, arenaInitialBytes: 1 << 20, arenaMaxBytes: 1 << 20, concurrency: 1 });
-      const busy = wg.dispatch(new d.SpinStamp(500));
+      const busy = quiet(wg.dispatch(new d.SpinStamp(500)));
       await sleep(100);
       // Fill the two queue cells, then put jobs bigger than a cell in the main-thread backlog (no arena yet).
-      const small = [wg.dispatch(new d.Text('a')), wg.dispatch(new d.Text('b'))];
-      const big = Array.from({ length: 4 }, (_, i) => wg.dispatch(new d.Text(String(i).repeat(120_000))));
+      const small = [quiet(wg.dispatch(new d.Text('a'))), quiet(wg.dispatch(new d.Text('b')))];
+      const big = Array.from({ length: 4 }, (_, i) => quiet(wg.dispatch(new d.Text(String(i).repeat(120_000)))));
       // Now take every byte of shared memory: the backlog refill cannot allocate.
       const hog: Uint8Array[] = [];
       for (let size = 256 * 1024; size >= 1024; ) {
@@ -265,7 +270,7 @@ describe('defect 8: a worker whose every concurrency place is held does not take
     // Observes time: with no spinning and a 10 s park timeout, a job reaches the idle worker only if the
     // wake-up goes to it. Before the defect was fixed it waited for the busy worker's async job (6 s).
     const wg = await launchedD(2, { concurrency: 1, spinIterations: 0, parkTimeoutMs: 10_000, maxSpinningWorkers: 0 });
-    const hold = wg.dispatch(new d.Hold(6000), 0); // worker 0: its only place held by an async job
+    const hold = quiet(wg.dispatch(new d.Hold(6000), 0)); // worker 0: its only place held by an async job
     await sleep(300);
     await wg.dispatch(new d.SpinStamp(1), 1); // worker 1 just parked again: its own timeout is 10 s away
     await sleep(100);
@@ -281,12 +286,15 @@ describe('defect 9: results are published as each job ends, not held back for a 
     const wg = await launchedD(1, { concurrency: 1 });
     const ended: number[] = [];
     const settled: number[] = [];
-    const jobs = Array.from({ length: 4 }, () => wg.dispatch(new d.SpinStamp(500), pinned ? 0 : -1));
+    const jobs = Array.from({ length: 4 }, () => quiet(wg.dispatch(new d.SpinStamp(500), pinned ? 0 : -1)));
     jobs.forEach((j, i) =>
-      j.then((endedAt: number) => {
-        ended[i] = endedAt;
-        settled[i] = Date.now();
-      }),
+      j.then(
+        (endedAt: number) => {
+          ended[i] = endedAt;
+          settled[i] = Date.now();
+        },
+        () => undefined,
+      ),
     );
     await within(Promise.all(jobs), 8000, 'four 500 ms jobs');
     return settled[0]! - ended[0]!;
