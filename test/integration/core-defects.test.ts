@@ -182,7 +182,7 @@ describe('defect 5: cancelling work that has not started', () => {
         const ac = new AbortController();
         acs.push(ac);
         // Handled at once: a rejection must not wait for the final allSettled to be observed.
-        all.push(wg.dispatch(new d.Mark(counters, round * 100 + i), { signal: ac.signal }).then((v: number) => v));
+        all.push(wg.dispatch(new d.Mark(counters, round * 100 + i), { signal: ac.signal }).then((v) => v as number));
         all[all.length - 1]!.catch(() => undefined);
       }
       // Abort them spread over the next few hundred microseconds to milliseconds.
@@ -289,8 +289,8 @@ describe('defect 9: results are published as each job ends, not held back for a 
     const jobs = Array.from({ length: 4 }, () => quiet(wg.dispatch(new d.SpinStamp(500), pinned ? 0 : -1)));
     jobs.forEach((j, i) =>
       j.then(
-        (endedAt: number) => {
-          ended[i] = endedAt;
+        (endedAt) => {
+          ended[i] = endedAt as number;
           settled[i] = Date.now();
         },
         () => undefined,

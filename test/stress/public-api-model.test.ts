@@ -95,12 +95,16 @@ function track(real: Real, op: Op, p: Promise<unknown>, after?: () => void): voi
 }
 
 class DispatchCmd implements AsyncCommand<Model, Real> {
-  constructor(
-    readonly pinPick: number | undefined,
-    readonly payload: Payload,
-    readonly ms: number,
-    readonly cancel: 'none' | 'abort-now' | 'abort-later' | 'timeout',
-  ) {}
+  readonly pinPick: number | undefined;
+  readonly payload: Payload;
+  readonly ms: number;
+  readonly cancel: 'none' | 'abort-now' | 'abort-later' | 'timeout';
+  constructor(pinPick: number | undefined, payload: Payload, ms: number, cancel: 'none' | 'abort-now' | 'abort-later' | 'timeout') {
+    this.pinPick = pinPick;
+    this.payload = payload;
+    this.ms = ms;
+    this.cancel = cancel;
+  }
   check(m: Readonly<Model>): boolean {
     return !m.shutdown && (this.pinPick === undefined || m.live.length > 0);
   }
@@ -125,11 +129,14 @@ class DispatchCmd implements AsyncCommand<Model, Real> {
 }
 
 class InvokeCmd implements AsyncCommand<Model, Real> {
-  constructor(
-    readonly pick: number,
-    readonly payload: Payload,
-    readonly abort: boolean,
-  ) {}
+  readonly pick: number;
+  readonly payload: Payload;
+  readonly abort: boolean;
+  constructor(pick: number, payload: Payload, abort: boolean) {
+    this.pick = pick;
+    this.payload = payload;
+    this.abort = abort;
+  }
   check(m: Readonly<Model>): boolean {
     return !m.shutdown && m.members.size > 0;
   }
@@ -149,7 +156,10 @@ class InvokeCmd implements AsyncCommand<Model, Real> {
 }
 
 class AddInstanceCmd implements AsyncCommand<Model, Real> {
-  constructor(readonly pinPick: number | undefined) {}
+  readonly pinPick: number | undefined;
+  constructor(pinPick: number | undefined) {
+    this.pinPick = pinPick;
+  }
   check(m: Readonly<Model>): boolean {
     return !m.shutdown && m.live.length > 0 && m.members.size < 6;
   }
@@ -167,10 +177,12 @@ class AddInstanceCmd implements AsyncCommand<Model, Real> {
 }
 
 class DestroyInstanceCmd implements AsyncCommand<Model, Real> {
-  constructor(
-    readonly pick: number,
-    readonly wait: boolean,
-  ) {}
+  readonly pick: number;
+  readonly wait: boolean;
+  constructor(pick: number, wait: boolean) {
+    this.pick = pick;
+    this.wait = wait;
+  }
   check(m: Readonly<Model>): boolean {
     return !m.shutdown && m.members.size > 0;
   }
@@ -190,7 +202,10 @@ class DestroyInstanceCmd implements AsyncCommand<Model, Real> {
 }
 
 class KillCmd implements AsyncCommand<Model, Real> {
-  constructor(readonly pick: number) {}
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
   check(m: Readonly<Model>): boolean {
     return !m.shutdown && m.live.length > 1;
   }
@@ -225,7 +240,10 @@ class AddIsolateCmd implements AsyncCommand<Model, Real> {
 }
 
 class ProbeCmd implements AsyncCommand<Model, Real> {
-  constructor(readonly pick: number) {}
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
   check(m: Readonly<Model>): boolean {
     return !m.shutdown && m.live.length > 0;
   }
@@ -240,7 +258,10 @@ class ProbeCmd implements AsyncCommand<Model, Real> {
 
 /** The last step of every run (not a generated command: it would end most runs early). */
 class ShutdownCmd implements AsyncCommand<Model, Real> {
-  constructor(readonly drain: boolean) {}
+  readonly drain: boolean;
+  constructor(drain: boolean) {
+    this.drain = drain;
+  }
   check(m: Readonly<Model>): boolean {
     return !m.shutdown;
   }
