@@ -1,48 +1,50 @@
 /**
- * Browser benchmark: isolate-workgroup in headless Chromium (Debian's /usr/bin/chromium through
- * playwright-core) against a raw postMessage worker pool written in the bench page, in the same page,
- * with the same 2 module workers and the same tiny job (a + b):
+ * Browser benchmark: isolate-workgroup against a raw postMessage worker pool written in the bench page,
+ * in the same page, with the same 2 module workers and the same tiny job (a + b), in headless Chromium
+ * (playwright-core) and headless Firefox (puppeteer-core over WebDriver BiDi), each found the way
+ * test/browser/browsers.mjs finds them:
  *
  * - throughput: 100,000 tiny jobs dispatched at once (jobs/s, median of 5 runs);
  * - round trip: one job at a time, 5,000 times (p50 and p99 in µs, median of 5 runs);
  * - both again with `mainSpinMicros: 0` (main waits with waitAsync at once instead of spinning ≤ 50 µs).
  *
  * Every result is checked in the page. The libraries alternate within each repetition, after a
- * warm-up, so that a busy machine slows both alike. Chromium's clock in a cross-origin-isolated page
- * has a 5 µs resolution: round trips are rounded to it.
+ * warm-up, so that a busy machine slows both alike: compare the ratios within one browser, not the
+ * absolute figures across runs. Clocks in a cross-origin-isolated page have a 5 µs (Chromium) or 20 µs
+ * (Firefox) resolution: round trips are rounded to it.
  *
- * Run: `node bench/browser.bench.mjs [--smoke]` — builds dist/, prints a Markdown table and writes
- * bench/results/browser.json (browser.smoke.json with --smoke). The umbrella runner calls
- * `runBrowserSuite({ smoke })`, which resolves with rows `{ name, library, metric, value, unit }`.
+ * Run: `node bench/browser.bench.mjs [--smoke] [chromium|firefox]` — builds dist/, prints a Markdown
+ * table per browser and writes bench/results/browser.json (browser.smoke.json with --smoke). The umbrella
+ * runner calls `runBrowserSuite({ smoke })`, which resolves with rows `{ name, library, metric, value, unit }`.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { buildLib } from '../scripts/build.mjs';
 import { startCoiServer } from '../scripts/coi-server.mjs';
+import { findBrowser } from '../test/browser/browsers.mjs';
+import { launch } from '../test/browser/drivers.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const LIBS = ['isolate-workgroup', 'isolate-workgroup, mainSpinMicros 0', 'postMessage'];
+const BROWSERS = ['chromium', 'firefox'];
 
-/** Runs the page's benchmark once in a fresh Chromium; resolves with what the page measured. */
-async function measureInChromium({ smoke }) {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+/** Runs the page's benchmark once in a fresh browser of `kind`; resolves with what the page measured. */
+async function measureIn(kind, { smoke }) {
+  const found = findBrowser(kind);
+  if (!found.path) throw new Error(found.missing);
   await buildLib({ quiet: true });
   const server = await startCoiServer({ root: ROOT });
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const browser = await launch(kind, found.path);
   try {
     const page = await browser.newPage();
     const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    page.onProblem((p) => errors.push(p));
     await page.goto(`${server.url}bench/browser/page.html`);
-    await page.waitForFunction(() => typeof window.runBench === 'function', null, { timeout: 30_000 });
+    await page.waitFor(() => typeof window.runBench === 'function', 30_000);
     const result = await page.evaluate((opts) => window.runBench(opts), { smoke });
     if (errors.length > 0) throw new Error(`the bench page reported: ${errors.join('; ')}`);
-    return { ...result, chromium: browser.version() };
+    return { ...result, browser: kind, version: browser.version };
   } finally {
     await browser.close();
     await server.close();
@@ -54,18 +56,21 @@ function rowsOf(result) {
   const rows = [];
   for (const library of LIBS) {
     const s = result.summary[library];
-    rows.push({ name: `browser: ${result.jobs.toLocaleString('en')} tiny jobs at once, ${result.workers} workers`, library, metric: 'throughput', value: Math.round(s.throughput), unit: 'jobs/s' });
-    rows.push({ name: 'browser: round trip, one job at a time, p50', library, metric: 'rtt-p50', value: round1(s.p50), unit: 'µs' });
-    rows.push({ name: 'browser: round trip, one job at a time, p99', library, metric: 'rtt-p99', value: round1(s.p99), unit: 'µs' });
+    const where = `browser (${result.browser})`;
+    rows.push({ name: `${where}: ${result.jobs.toLocaleString('en')} tiny jobs at once, ${result.workers} workers`, library, metric: 'throughput', value: Math.round(s.throughput), unit: 'jobs/s' });
+    rows.push({ name: `${where}: round trip, one job at a time, p50`, library, metric: 'rtt-p50', value: round1(s.p50), unit: 'µs' });
+    rows.push({ name: `${where}: round trip, one job at a time, p99`, library, metric: 'rtt-p99', value: round1(s.p99), unit: 'µs' });
   }
   return rows;
 }
 
 const round1 = (x) => Math.round(x * 10) / 10;
 
-/** For the umbrella runner: measures in Chromium, resolves with `{ name, library, metric, value, unit }[]`. */
+/** For the umbrella runner: measures in Chromium and Firefox, resolves with `{ name, library, metric, value, unit }[]`. */
 export async function runBrowserSuite({ smoke = false } = {}) {
-  return rowsOf(await measureInChromium({ smoke }));
+  const rows = [];
+  for (const kind of BROWSERS) rows.push(...rowsOf(await measureIn(kind, { smoke })));
+  return rows;
 }
 
 function table(result) {
@@ -85,38 +90,43 @@ function table(result) {
 
 async function main() {
   const smoke = process.argv.includes('--smoke');
+  const only = process.argv.slice(2).find((a) => BROWSERS.includes(a));
   const started = performance.now();
-  const result = await measureInChromium({ smoke });
-  const rows = rowsOf(result);
-  const wg = result.summary['isolate-workgroup'];
-  const pm = result.summary.postMessage;
   const doc = {
     suite: 'browser',
     date: new Date().toISOString(),
     smoke,
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, load: os.loadavg().map((x) => round1(x)) },
-    chromium: result.chromium,
-    workers: result.workers,
-    jobs: result.jobs,
-    roundTrips: result.trips,
-    repetitions: result.reps,
-    ratios: {
-      throughput: Math.round((wg.throughput / pm.throughput) * 100) / 100,
-      rttP50: Math.round((pm.p50 / wg.p50) * 100) / 100,
-      rttP50NoSpin: Math.round((pm.p50 / result.summary['isolate-workgroup, mainSpinMicros 0'].p50) * 100) / 100,
-    },
-    rows,
-    samples: Object.fromEntries(LIBS.map((l) => [l, result.summary[l].samples])),
+    browsers: {},
   };
+  for (const kind of only ? [only] : BROWSERS) {
+    const result = await measureIn(kind, { smoke });
+    const wg = result.summary['isolate-workgroup'];
+    const pm = result.summary.postMessage;
+    doc.browsers[kind] = {
+      version: result.version,
+      workers: result.workers,
+      jobs: result.jobs,
+      roundTrips: result.trips,
+      repetitions: result.reps,
+      ratios: {
+        throughput: Math.round((wg.throughput / pm.throughput) * 100) / 100,
+        rttP50: Math.round((pm.p50 / wg.p50) * 100) / 100,
+        rttP50NoSpin: Math.round((pm.p50 / result.summary['isolate-workgroup, mainSpinMicros 0'].p50) * 100) / 100,
+      },
+      rows: rowsOf(result),
+      samples: Object.fromEntries(LIBS.map((l) => [l, result.summary[l].samples])),
+    };
+    const r = doc.browsers[kind].ratios;
+    console.log(`\n### Browser: ${result.version}, ${result.workers} workers, ${result.cores} cores${smoke ? ' — smoke run (tiny counts, times mean nothing)' : ''}\n`);
+    console.log(table(result));
+    console.log(`\nisolate-workgroup in ${kind}: ${r.throughput}× the postMessage pool's throughput; round-trip p50 speed ${r.rttP50}× the pool's (${r.rttP50NoSpin}× with mainSpinMicros 0).`);
+  }
+  doc.machine.loadAfter = os.loadavg().map((x) => round1(x));
   const out = new URL(`./results/browser${smoke ? '.smoke' : ''}.json`, import.meta.url);
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   await writeFile(out, `${JSON.stringify(doc, null, 2)}\n`);
-  console.log(`### Browser: Chromium ${result.chromium}, ${result.workers} workers, ${result.cores} cores${smoke ? ' — smoke run (tiny counts, times mean nothing)' : ''}\n`);
-  console.log(table(result));
-  console.log(
-    `\nisolate-workgroup: ${doc.ratios.throughput}× the postMessage pool's throughput; round-trip p50 speed ${doc.ratios.rttP50}× the pool's (${doc.ratios.rttP50NoSpin}× with mainSpinMicros 0).`,
-  );
-  console.log(`load ${doc.machine.load.join(' / ')}; ${((performance.now() - started) / 1000).toFixed(1)} s; wrote ${fileURLToPath(out)}`);
+  console.log(`\nload ${doc.machine.load.join(' / ')} → ${doc.machine.loadAfter.join(' / ')}; ${((performance.now() - started) / 1000).toFixed(1)} s; wrote ${fileURLToPath(out)}`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -1,7 +1,8 @@
 // `npm test`: every test tier in one command, from a fresh clone.
 //   1. installs dependencies when needed (scripts/ensure-deps.mjs),
 //   2. runs vitest (unit, integration, short stress, docs) — vitest's globalSetup builds dist/,
-//   3. runs the browser suite in headless Debian chromium (test/browser/run.mjs),
+//   3. runs the browser suite in headless Chromium and Firefox (test/browser/run.mjs),
+//   4. runs the runtime suite on Node, Bun and Deno (test/runtimes/run.mjs),
 // and ends with one plain line `N passed, N failed` that CI reads.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, existsSync } from 'node:fs';
@@ -33,17 +34,28 @@ if (existsSync(results)) {
 }
 if (vitest.status !== 0 && failed === 0) failed += 1;
 
-if (extra.length === 0 && existsSync(path.join(root, 'test/browser/run.mjs'))) {
-  const browser = run(process.execPath, ['test/browser/run.mjs'], { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8' });
-  process.stdout.write(browser.stdout ?? '');
-  const m = /browser: (\d+) passed, (\d+) failed/.exec(browser.stdout ?? '');
+/** Runs one plain tier script and adds the counts of its closing `<tag>: N passed, M failed` line. */
+function tier(script, tag) {
+  if (!existsSync(path.join(root, script))) return;
+  const started = performance.now();
+  const child = run(process.execPath, [script], { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 << 20 });
+  process.stdout.write(child.stdout ?? '');
+  const m = new RegExp(`^${tag}: (\\d+) passed, (\\d+) failed`, 'm').exec(child.stdout ?? '');
   if (m) {
     passed += Number(m[1]);
     failed += Number(m[2]);
   } else {
-    console.error('browser suite printed no summary: counting it as one failure');
+    console.error(`${tag} tier printed no summary: counting it as one failure`);
     failed += 1;
   }
+  tiers.push(`${tag} ${Math.round((performance.now() - started) / 1000)} s`);
+}
+
+const tiers = [];
+if (extra.length === 0) {
+  tier('test/browser/run.mjs', 'browser'); // Chromium, Firefox ESR and the Firefox fallback path
+  tier('test/runtimes/run.mjs', 'runtimes'); // the runtime suite on Node, Bun and Deno
+  console.log(`tier times: ${tiers.join(', ')}`);
 }
 
 console.log(`${passed} passed, ${failed} failed`);

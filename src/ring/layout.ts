@@ -33,6 +33,7 @@
  * | 0         | doorbell         | main (+ worker) | worker  | add / wait / notify              |
  * | 1         | command          | main            | worker  | store / load (STOP etc.)         |
  * | 2         | probeSeq         | main            | worker  | add / load                       |
+ * | 3         | fence            | main + worker   | both    | compareExchange / store / load (see fence.ts) |
  * | 4..19     | cancel[16]       | main            | worker  | store / load (job id to cancel in running slot r) |
  * | 20..27    | skip[8]          | main            | worker  | store / compareExchange (lane work to skip: a cancelled id not started yet) |
  * | 32 (line) | state            | worker (main writes DEAD) | main | store / load           |
@@ -83,6 +84,8 @@ export const SLOT_I32 = SLOT_BYTES / 4;
 export const CB_DOORBELL = 0;
 export const CB_COMMAND = 1;
 export const CB_PROBE_SEQ = 2;
+/** The stop fence (ring/fence.ts): whether this worker may still claim jobs and publish results. */
+export const CB_FENCE = 3;
 export const CB_CANCEL = 4;
 export const CB_SKIP = 20;
 export const SKIP_WORDS = 8;

@@ -33,6 +33,9 @@ export interface ResultsHost {
   tick(): void;
 }
 
+/** Browsers: the results loop returns to the event loop (a macrotask) at least this often. */
+const BUSY_YIELD_MS = 16;
+
 export class ResultsLoop {
   readonly #i32: Int32Array;
   readonly #pending: PendingTable;
@@ -90,8 +93,14 @@ export class ResultsLoop {
   async #run(): Promise<void> {
     const i32 = this.#i32;
     const spinMicros = this.#spinMicros;
+    const turn = this.#platform.yieldToEventLoop;
+    let busySince = performance.now();
     try {
       while (this.#host.outstanding && !this.#stopped) {
+        if (turn !== undefined && performance.now() - busySince >= BUSY_YIELD_MS) {
+          await turn();
+          busySince = performance.now();
+        }
         // Jobs published since the last pass (the user's continuation runs before this loop resumes):
         // wake parked workers now, not after spinning for answers to jobs nobody was told about.
         this.#host.beforeWait();
@@ -181,7 +190,7 @@ export class ResultsLoop {
     } catch (e) {
       if (!(e instanceof RingCorruptError)) throw e;
       this.#errors.fire('communication', new InvalidWorkgroupResponseException(`worker #${ws.index} sent a corrupt frame: ${e.message}`, { cause: e }), { isolateIndex: ws.index });
-      void ws.handle?.terminate();
+      void ws.fenceOff(0).then(() => ws.handle?.terminate());
     } finally {
       if (any && c.release()) c.notifyProducer();
     }

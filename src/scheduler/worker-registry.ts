@@ -58,6 +58,12 @@ export interface RegistryParts {
   readonly config: ResolvedConfig;
 }
 
+/**
+ * kill(): how long a worker that finishes no job may take to acknowledge the stop before its thread is
+ * terminated anyway (a job that finishes in time delivers its result instead of failing as killed).
+ */
+const KILL_GRACE_MS = 200;
+
 export class WorkerRegistry {
   readonly #p: RegistryParts;
   readonly #host: RegistryHost;
@@ -254,6 +260,9 @@ export class WorkerRegistry {
     await this.#p.keepAlive.during(async () => {
       t.intent = 'kill';
       t.state = 'stopping';
+      // Fenced off first: what it finished is published (and delivered by the exit script), and it can
+      // touch nothing once main settles its work, even where `terminate()` reports an exit early (Deno).
+      await t.fenceOff(KILL_GRACE_MS);
       await t.handle?.terminate();
       await t.exitedPromise;
     });
@@ -265,7 +274,7 @@ export class WorkerRegistry {
     ws.exitReason = reason;
     ws.intent = 'replace';
     ws.state = 'stopping';
-    void ws.handle?.terminate();
+    void ws.fenceOff(0).then(() => ws.handle?.terminate());
   }
 
   /**
@@ -293,7 +302,10 @@ export class WorkerRegistry {
     });
     const stopped = await Promise.race([w.exitedPromise.then(() => false), timedOut]);
     clearTimeout(timer);
-    if (stopped || !w.exited) await w.handle?.terminate();
+    if (stopped || !w.exited) {
+      await w.fenceOff(0); // a thread that outlives terminate() (Deno) must not run what is still queued
+      await w.handle?.terminate();
+    }
     await w.exitedPromise;
   }
 

@@ -29,10 +29,12 @@ import {
   MAX_CONCURRENCY,
   SLOT_I32,
   STATE_DEAD,
+  CB_FENCE,
   controlBase,
   createLaneRegion,
   laneLayout,
 } from '../ring/layout.js';
+import { FENCE_OPEN, fenceOff, fenceWord } from '../ring/fence.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
 import type { WorkerHandle } from '../shared/platform.js';
 import type { LaneWriter } from './lane-writer.js';
@@ -95,6 +97,8 @@ export class WorkerSlot {
     this.results = new SpscConsumer(this.laneBuffer, LANE_RESULT_HEADER, layout.resultData, resultBytes);
     this.#i32 = new Int32Array(pool);
     this.#cb = controlBase(slot);
+    // This worker's generation in its slot's fence word (the slot's previous thread sees another one).
+    Atomics.store(this.#i32, this.#cb + CB_FENCE, fenceWord(index, FENCE_OPEN));
     this.exitedPromise = new Promise<void>((resolve) => {
       this.#markExited = resolve;
     });
@@ -112,6 +116,17 @@ export class WorkerSlot {
   /** `kill()` ended it: its work is rejected as killed, no respawn, no communication error. */
   get killed(): boolean {
     return this.intent === 'kill';
+  }
+
+  /**
+   * Fences the worker off before its thread is terminated (ring/fence.ts): asks it to stop, waits up to
+   * `graceMs` after its last finished job for it to publish what it finished and acknowledge, then closes
+   * the fence. Afterwards the thread writes no shared word, even where a runtime reports its exit while
+   * it still runs (Deno): its work can be settled and its slot reused. Drains nothing itself: the exit
+   * script delivers what the worker published. Returns true when the worker acknowledged.
+   */
+  fenceOff(graceMs: number): Promise<boolean> {
+    return fenceOff(this.#i32, this.#cb + CB_FENCE, this.index, graceMs, () => this.wake(), () => this.exited, () => this.finishedCount());
   }
 
   /** Wakes the worker: bump its doorbell; notify only when it says it is parked. */

@@ -162,6 +162,12 @@ function addCallerStack(error: unknown): never {
     // the call (`at async main (file:///app/main.js:8:20)`) — the caller's side, at no cost per call.
     const site: { stack?: string } = {};
     Error.captureStackTrace(site, addCallerStack);
+    if (!site.stack) {
+      // SpiderMonkey (Firefox) returns nothing when the omitted function is the top frame of a promise
+      // reaction; without it, its stack lists the awaiting callers (`promise callback*main@…`).
+      Error.captureStackTrace(site);
+      site.stack = (site.stack ?? '').split('\n').filter((l) => !l.startsWith('addCallerStack@')).join('\n');
+    }
     combineStacks(error, site.stack);
   }
   throw error;
@@ -186,16 +192,24 @@ export function withCallerStack<T>(promise: Promise<T>): Promise<T> {
  *     === Stack trace in main (where the call was made) ===
  *         at main (file:///app/main.js:8:20)
  */
+/**
+ * One frame of a stack trace: V8 and Bun (`    at …`), SpiderMonkey and Safari (`fn@url:line:col`, async
+ * callers as `async*fn@…` or `promise callback*fn@…`).
+ */
+const STACK_FRAME = /^\s+at |^(?!\s)[^@]*@\S+:\d+:\d+$/;
+
 export function combineStacks(error: unknown, mainStack: string | undefined): void {
   if (!(error instanceof Error)) return;
   const own = typeof error.stack === 'string' ? error.stack : `${error.name}: ${error.message}`;
   if (own.includes('=== Stack trace in worker')) return;
   const lines = own.split('\n');
-  let firstFrame = lines.findIndex((l) => /^\s+at /.test(l));
+  // SpiderMonkey (Firefox) and Safari's JavaScriptCore list frames as `fn@url:line:col`, V8 and Bun as
+  // `    at fn (url:line:col)`. Firefox's `stack` has no message line: every line is a frame.
+  let firstFrame = lines.findIndex((l) => STACK_FRAME.test(l));
   if (firstFrame < 0) firstFrame = lines.length;
-  const head = lines.slice(0, firstFrame).join('\n');
-  const workerFrames = lines.slice(firstFrame).join('\n');
-  const mainFrames = (mainStack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).join('\n');
+  const head = firstFrame === 0 ? `${error.name}: ${error.message}` : lines.slice(0, firstFrame).join('\n');
+  const workerFrames = lines.slice(firstFrame).filter((l) => l.trim() !== '').join('\n');
+  const mainFrames = (mainStack ?? '').split('\n').filter((l) => STACK_FRAME.test(l)).join('\n');
   try {
     Object.defineProperty(error, 'stack', {
       value:

@@ -40,4 +40,10 @@ export interface Platform {
   readonly hasWaitAsync: boolean;
   /** Marks a timer so that it does not keep the process alive (Node) — no-op in browsers. */
   unrefTimer(timer: unknown): void;
+  /**
+   * Browsers: one macrotask turn. The results loop takes one after every BUSY_YIELD_MS of continuous
+   * draining, so page timers, input and rendering run while results pour in (an engine whose
+   * `Atomics.waitAsync` wake-ups or spin hits keep the loop in microtasks would starve them: Firefox).
+   */
+  yieldToEventLoop?(): Promise<void>;
 }

@@ -41,6 +41,31 @@ export function notIsolatedMessage(): string {
 
 const g = globalThis as unknown as BrowserGlobals;
 
+/**
+ * Can a SharedArrayBuffer be shared with another thread here? Tested, not inferred from a browser-only
+ * global: posting one through a MessageChannel throws a DataCloneError where sharing is refused (a page
+ * that is not cross-origin isolated), and works in an isolated page, in Deno and in Bun (which have no
+ * `crossOriginIsolated` at all).
+ */
+export function canShareMemory(): boolean {
+  if (typeof SharedArrayBuffer !== 'function') return false;
+  let channel: ReturnType<typeof makeChannel> | undefined;
+  try {
+    channel = makeChannel();
+    channel.port1.postMessage(new SharedArrayBuffer(8));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    channel?.port1.close();
+    channel?.port2.close();
+  }
+}
+
+function makeChannel(): InstanceType<BrowserGlobals['MessageChannel']> {
+  return new g.MessageChannel();
+}
+
 export const browserPlatform: Platform = {
   name: 'browser',
   /** Feature-detected at each use (not sniffed): without it the main thread waits on a message doorbell. */
@@ -48,7 +73,9 @@ export const browserPlatform: Platform = {
     return typeof (Atomics as { waitAsync?: unknown }).waitAsync === 'function';
   },
   assertSupported() {
-    if (g.crossOriginIsolated !== true || typeof SharedArrayBuffer !== 'function') throw new Error(notIsolatedMessage());
+    // Capability, not a global: SharedArrayBuffer must be shareable (Deno has no `crossOriginIsolated`).
+    // Atomics.wait in the workers is checked by each worker before it starts (worker-core.ts).
+    if (!canShareMemory()) throw new Error(notIsolatedMessage());
     if (typeof g.Worker !== 'function') {
       throw new Error('isolate-workgroup needs Web Workers (`Worker`), which this context does not have: create the workgroup on a page or in a dedicated worker');
     }
@@ -60,10 +87,29 @@ export const browserPlatform: Platform = {
   unrefTimer() {
     // Nothing keeps a page alive.
   },
+  yieldToEventLoop,
   spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle {
     return new BrowserWorkerHandle(options, events);
   },
 };
+
+/**
+ * A macrotask turn through a MessageChannel (setTimeout(0) is clamped to 4 ms once nested). A fresh
+ * channel per turn, closed when its message arrives: a port left listening would keep a Deno process
+ * alive (it is taken at most once per BUSY_YIELD_MS of draining, so the channel costs nothing measurable).
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const channel = makeChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.onmessage = null;
+      channel.port1.close();
+      channel.port2.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
 
 function lockName(): string {
   const id = g.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;

@@ -64,6 +64,7 @@ const host: WorkerHost = {
     return undefined; // browsers have no synchronous receive: messages arrive through the event loop
   },
   yieldToEventLoop,
+  seesForeignWork: false,
   hasForeignWork() {
     // User timers and I/O are invisible here: the loop parks in short blocking slices and turns the event
     // loop between them (worker-core.ts, PARK_SLICE_MS) instead.

@@ -19,6 +19,20 @@ const { init, port } = workerData as NodeWorkerData;
 /** Resources that are the workgroup's own: they never need the worker's event loop to turn. */
 const OWN_RESOURCES = new Set(['MessagePort', 'PipeWrap', 'TTYWrap', 'SignalWrap']);
 
+/**
+ * Does this runtime report a pending timer among its active resources? Node and Deno do; Bun returns an
+ * empty list. Checked once with a real timer, not by runtime name.
+ */
+function resourcesVisible(): boolean {
+  if (typeof process.getActiveResourcesInfo !== 'function') return false;
+  const probe = setTimeout(() => undefined, 60_000);
+  try {
+    return process.getActiveResourcesInfo().some((r) => !OWN_RESOURCES.has(r));
+  } finally {
+    clearTimeout(probe);
+  }
+}
+
 const host: WorkerHost = {
   platform: 'node',
   post(message: ControlToMain, transfer?: ArrayBuffer[]) {
@@ -35,6 +49,7 @@ const host: WorkerHost = {
   yieldToEventLoop() {
     return new Promise<void>((resolve) => setImmediate(resolve));
   },
+  seesForeignWork: resourcesVisible(),
   hasForeignWork() {
     for (const r of process.getActiveResourcesInfo()) if (!OWN_RESOURCES.has(r)) return true;
     return false;

@@ -33,13 +33,17 @@ export class Executor {
     this.#members = members;
   }
 
-  /** Runs the job in the queue cell `q` just claimed, and releases the cell. */
-  takeQueued(q: JobQueueConsumer): void {
+  /**
+   * Takes the job in the queue cell `q` just claimed: records it as running, decodes it and releases the
+   * cell. Returns the step that runs it (user code), to be called outside the claim's fence bracket, or
+   * undefined when there is nothing to run now.
+   */
+  takeQueued(q: JobQueueConsumer): (() => void) | undefined {
     const ctx = this.#ctx;
     const id = q.jobId;
     if (id === 0) {
       q.release(); // cancelled by main while queued
-      return;
+      return undefined;
     }
     const r = this.#slots.begin(id); // recorded as running before the cell is released
     ctx.hist.wait(epochNow() - q.enqueueTime);
@@ -57,15 +61,13 @@ export class Executor {
           ? ctx.arena.viewOf({ offset: q.arenaOffset, generation: q.arenaGen }, q.length).slice()
           : q.u8.slice(q.payloadOffset, q.payloadOffset + q.length);
         q.release();
-        this.#runLater(r, bytes, 'job');
-        return;
+        return () => this.#runLater(r, bytes, 'job');
       }
       q.release();
-      this.#finish(r, ORIGIN_JOB | ORIGIN_FLAG_INTERNAL, e, false);
-      return;
+      return () => this.#finish(r, ORIGIN_JOB | ORIGIN_FLAG_INTERNAL, e, false);
     }
     q.release();
-    this.#execute(r, job);
+    return () => this.#execute(r, job);
   }
 
   /** A REC_JOB record (u32 id, u32 pad, f64 enqueue time, job). Pinned jobs are accepted beyond
@@ -191,6 +193,7 @@ export class Executor {
     if (running.done) return;
     running.done = true;
     const ctx = this.#ctx;
+    if (ctx.fence.fenced) return; // stopped by main: it settles this work itself, this slot may be another worker's
     const writer = this.#writer;
     const id = running.id;
     ctx.hist.run(performance.now() - running.started);

@@ -25,6 +25,13 @@ export interface WorkerHost {
    * I/O started by user code): the worker then parks with `Atomics.waitAsync` instead of blocking.
    */
   hasForeignWork(): boolean;
+  /**
+   * True when `hasForeignWork()` is reliable, so an idle worker may block in `Atomics.wait` for the whole
+   * park timeout. False in browsers and where the runtime does not report its timers (Bun: an empty
+   * `process.getActiveResourcesInfo()` with a timer pending): the worker then parks in short blocking
+   * slices and turns its event loop between them, so a timer a job left behind still fires.
+   */
+  readonly seesForeignWork: boolean;
   /** Installs handlers for uncaught exceptions and unhandled rejections (the worker keeps serving). */
   onUncaught(handler: (error: unknown) => void): void;
   /** Ends the thread once the loop has stopped. */

@@ -11,6 +11,10 @@
  *    a 'wake' message where main has no `Atomics.waitAsync`.
  *
  * Progress never slows a job down and never arrives after its result: see `report`.
+ *
+ * Every publication happens inside the stop fence (ring/fence.ts): when main has asked the worker to stop,
+ * the publication becomes the worker's last one (`stopFenced`), and once the worker is fenced nothing is
+ * written or published any more.
  */
 import { encodeValue } from '../codec/codec.js';
 import { POOL_DIRTY_MASK_I32, POOL_MAIN_PARKED_I32, POOL_RESULTS_SEQ_I32 } from '../ring/layout.js';
@@ -46,6 +50,7 @@ export class ResultWriter {
    * value cannot be sent (UnsendableError; nothing written, its out-of-band parts given back).
    */
   write(type: number, words: readonly number[], value: unknown, root: string, transfer?: ReadonlySet<ArrayBuffer>): void {
+    if (this.#ctx.fence.fenced) return; // main settles this work itself
     const codec = this.#ctx.codec;
     if (transfer !== undefined) codec.encodeHooks.transfer = transfer;
     try {
@@ -78,6 +83,30 @@ export class ResultWriter {
   /** Publishes written records and rings main's doorbell once (see the header). */
   flush(): void {
     if (!this.#dirty) return;
+    const fence = this.#ctx.fence;
+    if (!fence.enter()) {
+      this.stopFenced();
+      return;
+    }
+    try {
+      this.#publishNow();
+    } finally {
+      fence.leave();
+    }
+  }
+
+  /**
+   * Main asked this worker to stop (or closed it): publish what is written as the last publication when
+   * the worker wins the stop, then nothing more (see ring/fence.ts). Sets `stopping`: the loop ends.
+   */
+  stopFenced(): void {
+    this.#ctx.stopping = true;
+    this.#ctx.fence.stop(() => {
+      if (this.#dirty) this.#publishNow();
+    });
+  }
+
+  #publishNow(): void {
     this.#dirty = false;
     const i32 = this.#ctx.i32;
     this.#results.publish();
@@ -95,6 +124,8 @@ export class ResultWriter {
   #waitForSpace = (bytes: number): void => {
     this.#dirty = true;
     this.flush();
+    // Fenced: main reads this ring no more, so room never comes (and nothing may be published).
+    if (this.#ctx.fence.fenced) throw new Error('the worker was stopped while its result ring was full');
     this.#results.waitForSpace(bytes, 50);
   };
 
@@ -133,7 +164,17 @@ export class ResultWriter {
    * The full `flush` (bit, results word, wake-up) runs only when the bit is clear.
    */
   #publishProgress(): void {
-    this.#results.publish();
+    const fence = this.#ctx.fence;
+    if (!fence.enter()) {
+      this.#dirty = true;
+      this.stopFenced();
+      return;
+    }
+    try {
+      this.#results.publish();
+    } finally {
+      fence.leave();
+    }
     const slot = this.#ctx.init.slot;
     if ((Atomics.load(this.#ctx.i32, POOL_DIRTY_MASK_I32 + (slot >> 5)) & (1 << (slot & 31))) !== 0) return;
     this.flush();

@@ -14,6 +14,9 @@ import { ClassTableReader } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
 import { readF64, readWord, writeWords } from '../ring/records.js';
 import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
+
+/** Longest a decode waits for the introduction of a SharedArrayBuffer it names. */
+const BUFFER_ARRIVAL_MS = 10_000;
 import { REC_SPILL } from '../ring/protocol.js';
 import type { SpscProducer } from '../ring/spsc.js';
 import type { Arena } from '../memory/arena.js';
@@ -68,6 +71,39 @@ export class WorkerCodec {
   addBuffer(id: number, buffer: SharedArrayBuffer): void {
     this.#buffers.set(id, buffer);
     if (!this.#idsByBuffer.has(buffer)) this.#idsByBuffer.set(buffer, id);
+    const waiters = this.#bufferWaiters.get(id);
+    if (waiters === undefined) return;
+    this.#bufferWaiters.delete(id);
+    for (const wake of waiters) wake();
+  }
+
+  /** Decodes waiting for the introduction of a SharedArrayBuffer (by id). */
+  readonly #bufferWaiters = new Map<number, Array<() => void>>();
+
+  /**
+   * Resolves when buffer `id` is introduced (`addBuffer`); rejects after BUFFER_ARRIVAL_MS. Main posts the
+   * introduction before it publishes the job that names the buffer, but the message may still be on its
+   * way: some runtimes (Deno) hand a port's messages to the event loop's pending receive, where a
+   * synchronous pull cannot see them, whenever the worker's event loop is turning.
+   */
+  #arrival(id: number): Promise<void> {
+    const arrived = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const list = this.#bufferWaiters.get(id);
+        const at = list?.indexOf(done) ?? -1;
+        if (at >= 0) list!.splice(at, 1);
+        reject(new Error(`unknown shared buffer #${id}: its introduction did not arrive within ${BUFFER_ARRIVAL_MS} ms`));
+      }, BUFFER_ARRIVAL_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const list = this.#bufferWaiters.get(id) ?? [];
+      list.push(done);
+      this.#bufferWaiters.set(id, list);
+    });
+    arrived.catch(() => undefined); // a first synchronous attempt's wait may be dropped for a retry's own
+    return arrived;
   }
 
   #bufferId(buffer: SharedArrayBuffer): number {
@@ -90,8 +126,9 @@ export class WorkerCodec {
     const wait = this.#awaitBuffer(id);
     const again = this.#buffers.get(id);
     if (again) return again;
-    if (wait) throw new DecodeSuspend(wait);
-    throw new Error(`unknown shared buffer #${id}`);
+    // Not pulled yet: the decode waits for the introduction (delivered by the event loop), not fails.
+    if (wait !== undefined) wait.catch(() => undefined);
+    throw new DecodeSuspend(this.#arrival(id));
   }
 
   #classByRef(ref: number | string): Function {

@@ -17,7 +17,8 @@
  * the Int32Array of the pool region (`i32`), whose words are listed in ring/layout.ts.
  */
 import { Arena } from '../memory/arena.js';
-import { controlBase, CB_DOORBELL } from '../ring/layout.js';
+import { WorkerFence } from '../ring/fence.js';
+import { controlBase, CB_DOORBELL, CB_FENCE } from '../ring/layout.js';
 import type { WorkerInit } from '../ring/protocol.js';
 import type { WorkerHost } from './host.js';
 import { HistogramWriter } from './stats-writer.js';
@@ -41,6 +42,12 @@ export class WorkerContext {
   readonly codec: WorkerCodec;
   readonly hist: HistogramWriter;
   /**
+   * The stop fence (ring/fence.ts): claims and publications happen inside it, and once `fence.fenced` is
+   * set (main asked this worker to stop and it acknowledged, or main closed it) the worker writes no
+   * shared word any more: main may already have settled its work and given its slot to another worker.
+   */
+  readonly fence: WorkerFence;
+  /**
    * User promises, decodes waiting for a module or buffer, and member operations in flight (see `track`).
    * While it is above zero the loop must not block in `Atomics.wait` (their callbacks need the event loop).
    */
@@ -60,6 +67,7 @@ export class WorkerContext {
     for (const [id, buffer] of init.sharedBuffers) this.codec.addBuffer(id, buffer);
     this.codec.onNewBuffer = (id, buffer) => host.post({ type: 'sab', id, buffer });
     this.hist = new HistogramWriter(this.i32, this.cb);
+    this.fence = new WorkerFence(this.i32, this.cb + CB_FENCE, init.index);
   }
 
   get asyncPending(): number {
@@ -83,10 +91,11 @@ export class WorkerContext {
 
   /** Rings this worker's own doorbell once (in a microtask): a parked loop wakes and takes another turn. */
   wakeSelf(): void {
-    if (this.#wakeScheduled) return;
+    if (this.#wakeScheduled || this.fence.fenced) return;
     this.#wakeScheduled = true;
     queueMicrotask(() => {
       this.#wakeScheduled = false;
+      if (this.fence.fenced) return;
       Atomics.add(this.i32, this.cb + CB_DOORBELL, 1);
       Atomics.notify(this.i32, this.cb + CB_DOORBELL);
     });

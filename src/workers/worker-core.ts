@@ -62,7 +62,7 @@ const CONTROL_YIELD_MS = 20;
 const BUSY_YIELD_MS = 50;
 /** Longest a batch of queue jobs holds its results back (see #turn). */
 const BATCH_PUBLISH_MS = 2;
-/** Browsers: longest blocking park; then one event-loop turn (user timers, messages) before parking again. */
+/** Browsers and Bun: longest blocking park; then one event-loop turn (user timers, messages) before parking again. */
 const PARK_SLICE_MS = 20;
 
 export class WorkerCore {
@@ -115,6 +115,7 @@ export class WorkerCore {
     const { host, init, i32, cb, codec } = this.#ctx;
     Atomics.store(i32, cb + CB_STATE, STATE_RUNNING);
     try {
+      blockingWaitAllowed(i32, cb + CB_DOORBELL);
       enterModuleImport();
       try {
         for (const url of init.modules) await codec.registry.load(url);
@@ -140,11 +141,11 @@ export class WorkerCore {
       // crash recovery delivers what was published and rejects what it held.
       this.#writer.flush();
       this.#reportUncaught(error);
-      Atomics.store(i32, cb + CB_STATE, STATE_DEAD);
+      if (!this.#ctx.fence.fenced) Atomics.store(i32, cb + CB_STATE, STATE_DEAD);
       host.abort();
       return;
     }
-    Atomics.store(i32, cb + CB_STATE, STATE_DEAD);
+    if (!this.#ctx.fence.fenced) Atomics.store(i32, cb + CB_STATE, STATE_DEAD);
     host.close();
   }
 
@@ -155,6 +156,7 @@ export class WorkerCore {
     const { i32, cb, init, host } = ctx;
     for (;;) {
       const did = this.#turn();
+      if (ctx.fence.fenced) return; // stopped by main: no dispose(), no shared word written any more
       if (ctx.stopping && this.#slots.runningCount === 0) {
         await this.#members.disposeAll();
         return;
@@ -196,11 +198,12 @@ export class WorkerCore {
         // or I/O (Node sees them), a control message on its way (browsers have no synchronous pull).
         if (ctx.asyncPending > 0 || host.hasForeignWork() || performance.now() < this.#controlUntil) {
           await parkAsync(i32, cb + CB_DOORBELL, d, init.parkTimeoutMs, () => host.yieldToEventLoop());
-        } else if (host.syncControl) {
+        } else if (host.syncControl && host.seesForeignWork) {
           Atomics.wait(i32, cb + CB_DOORBELL, d, init.parkTimeoutMs);
         } else if (Atomics.wait(i32, cb + CB_DOORBELL, d, Math.min(PARK_SLICE_MS, init.parkTimeoutMs)) === 'timed-out') {
-          // Browsers cannot see the worker's timers and messages: block in slices, turning the event loop
-          // between them (a blocked wake-up is about twice as fast as waitAsync's task, measured in Chromium).
+          // Browsers and Bun cannot see the worker's timers (and browsers its messages): block in slices,
+          // turning the event loop between them (a blocked wake-up is about twice as fast as waitAsync's
+          // task, measured in Chromium).
           await host.yieldToEventLoop();
         }
       }
@@ -235,6 +238,11 @@ export class WorkerCore {
   #turn(): boolean {
     const ctx = this.#ctx;
     const { i32, cb } = ctx;
+    if (ctx.fence.requested) {
+      // Main asked this worker to stop (kill, replacement): publish what finished, then touch nothing.
+      this.#writer.stopFenced();
+      return true;
+    }
     let did = false;
     const cmd = Atomics.load(i32, cb + CB_COMMAND);
     if (cmd !== 0) {
@@ -252,10 +260,11 @@ export class WorkerCore {
     if (ctx.asyncPending > 0) this.#slots.pollCancels();
     // Direct ring first, so member calls and pinned work are never starved by the shared queue. Results are
     // published at the latest BATCH_PUBLISH_MS after the previous publish, checked after every record and
-    // every job, so a long job's result never waits for the rest of its batch.
+    // every job, so a long job's result never waits for the rest of its batch. A stop request (the fence)
+    // ends it: the records left are the lane work main rejects.
     let published = performance.now();
     let read = false;
-    for (let off = this.#direct.next(); off >= 0; off = this.#direct.next()) {
+    for (let off = this.#direct.next(); off >= 0 && !ctx.fence.requested; off = this.#direct.next()) {
       const type = this.#direct.type;
       const len = this.#direct.length;
       this.#handleDirect(type, off, len);
@@ -271,12 +280,24 @@ export class WorkerCore {
       did = true;
     }
     // Shared queue: claim while there is room for more running jobs (bounded batch per turn). A command
-    // (stop, control message) ends the batch, so it never delays a kill.
+    // (stop, control message) ends the batch, so it never delays a kill. Each claim happens inside the stop
+    // fence (ring/fence.ts); the job runs outside it.
+    const fence = ctx.fence;
     for (let batch = 0; batch < 256 && !ctx.stopping && this.#slots.hasRoom; batch++) {
       if (batch > 0 && Atomics.load(i32, cb + CB_COMMAND) !== 0) break;
-      if (this.#queue.tryClaim() === 0) break;
+      if (!fence.enter()) {
+        this.#writer.stopFenced(); // main asked this worker to stop: publish what finished, claim nothing
+        return true;
+      }
+      let run: (() => void) | undefined;
+      try {
+        if (this.#queue.tryClaim() === 0) break;
+        run = this.#executor.takeQueued(this.#queue);
+      } finally {
+        fence.leave();
+      }
       did = true;
-      this.#executor.takeQueued(this.#queue);
+      run?.();
       if (performance.now() - published >= BATCH_PUBLISH_MS) {
         this.#writer.flush();
         published = performance.now();
@@ -351,6 +372,18 @@ export class WorkerCore {
   /** Exposed for the entry: called periodically while async work is pending. */
   pollCancels(): void {
     this.#slots.pollCancels();
+  }
+}
+
+/**
+ * The loop parks in `Atomics.wait`: a thread where it is refused (a runtime's main-thread-like context)
+ * cannot serve. Tested with a value that never matches, so it returns at once where it is allowed.
+ */
+function blockingWaitAllowed(i32: Int32Array, index: number): void {
+  try {
+    Atomics.wait(i32, index, Atomics.load(i32, index) ^ 1, 0);
+  } catch (e) {
+    throw new Error(`isolate-workgroup needs Atomics.wait in its worker threads, which this runtime refuses there (${e instanceof Error ? e.message : String(e)})`, { cause: e });
   }
 }
 

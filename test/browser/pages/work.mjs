@@ -13,6 +13,19 @@ export class Add extends WorkgroupJob {
   }
 }
 
+/** Marks word `i` of `flags` when it has run to its end (its result must then be delivered). */
+export class Marked extends WorkgroupJob {
+  constructor(flags, i) {
+    super();
+    this.flags = flags;
+    this.i = i;
+  }
+  execute() {
+    Atomics.store(this.flags, this.i, 1);
+    return this.i;
+  }
+}
+
 export class WhereAmI extends WorkgroupJob {
   execute() {
     return this.isolateIndex;
