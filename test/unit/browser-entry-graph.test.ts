@@ -53,8 +53,32 @@ describe('the browser entry', () => {
     expect(src).toMatch(/new Worker\(new URL\("\.\/entry\.browser\.js", import\.meta\.url\), \{ type: "module" \}\)/);
   });
 
-  it('refuses to construct outside a cross-origin-isolated page, naming both headers', async () => {
+  it('refuses to construct where a SharedArrayBuffer cannot be shared (a page that is not isolated), naming both headers', async () => {
     const browser = await import(dist('index.browser.js'));
-    expect(() => new browser.IsolateWorkgroup(1)).toThrow(/Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp.*credentialless/s);
+    // What a page without COOP/COEP does: posting a SharedArrayBuffer throws a DataCloneError.
+    const Real = globalThis.MessageChannel;
+    class RefusingChannel extends Real {
+      constructor() {
+        super();
+        const post = this.port1.postMessage.bind(this.port1);
+        this.port1.postMessage = (m: unknown) => {
+          if (m instanceof SharedArrayBuffer) throw new DOMException('SharedArrayBuffer transfer requires self.crossOriginIsolated', 'DataCloneError');
+          post(m);
+        };
+      }
+    }
+    globalThis.MessageChannel = RefusingChannel as typeof MessageChannel;
+    try {
+      expect(() => new browser.IsolateWorkgroup(1)).toThrow(/Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp.*credentialless/s);
+    } finally {
+      globalThis.MessageChannel = Real;
+    }
+  });
+
+  it('decides by capability, not by crossOriginIsolated: shareable memory without that global passes the isolation check', async () => {
+    const browser = await import(dist('index.browser.js'));
+    expect('crossOriginIsolated' in globalThis).toBe(false); // like Deno and Bun
+    // Node can share memory but has no global Web Worker: the next check is the one that refuses.
+    expect(() => new browser.IsolateWorkgroup(1)).toThrow(/needs Web Workers/);
   });
 });
