@@ -12,7 +12,7 @@ import { encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableReader } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
-import { readF64, readWord, writeWords } from '../ring/records.js';
+import { writeWords } from '../ring/records.js';
 import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
 import { REC_SPILL } from '../ring/protocol.js';
 import type { SpscProducer } from '../ring/spsc.js';
@@ -212,4 +212,3 @@ export function plainError(e: unknown): Error {
 
 
 
-export { readF64, readWord, writeWords };
