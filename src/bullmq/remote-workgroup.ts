@@ -424,8 +424,9 @@ export class RemoteWorkgroup {
         let job: Job | undefined;
         let state: string;
         try {
-          job = await withDeadline(c.bull.Job.fromId(c.queue, p.id), this.#connection, this.#connectTimeoutMs, 'looking up a job');
-          state = job ? await withDeadline(job.getState(), this.#connection, this.#connectTimeoutMs, 'looking up a job') : 'unknown';
+          // State first: a job read after it is seen finished holds its return value or failure.
+          state = await withDeadline(c.queue.getJobState(p.id), this.#connection, this.#connectTimeoutMs, 'looking up a job');
+          job = state === 'unknown' ? undefined : await withDeadline(c.bull.Job.fromId(c.queue, p.id), this.#connection, this.#connectTimeoutMs, 'looking up a job');
         } catch (e) {
           this.#log('warn', `could not look up job ${p.id}`, e);
           return;
