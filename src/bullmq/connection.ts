@@ -74,7 +74,10 @@ export function bullConnection(connection: RemoteConnection): RemoteConnection {
  */
 export async function openClient(connection: RemoteConnection, timeoutMs: number, extra: RedisOptions = {}): Promise<Redis> {
   const { Redis: RedisCtor } = await loadIORedis();
-  const client = isClient(connection) ? connection.duplicate(extra) : new RedisCtor({ ...connection, ...extra, lazyConnect: false });
+  // A short disconnectTimeout: ioredis arms it on disconnect() and waits for a 'close' that a socket which
+  // never connected does not emit again, which would keep the process alive for 2 s after a failed start.
+  const own: RedisOptions = { disconnectTimeout: 100, ...extra };
+  const client = isClient(connection) ? connection.duplicate(own) : new RedisCtor({ ...connection, ...own, lazyConnect: false });
   let lastError: unknown;
   const onError = (e: unknown) => {
     lastError = e;
