@@ -2,7 +2,7 @@
 // (`--save ''`), stopped (and its directory removed) by `stop()`. Nothing is mocked. When redis-server
 // cannot be found or started, `startRedis` throws an error that says so and how to install it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,13 @@ export interface RedisHandle {
   stop(): Promise<void>;
 }
 
-export const redisBinary = process.env.REDIS_SERVER_PATH ?? 'redis-server';
+/** $REDIS_SERVER_PATH, else the first redis-server found on PATH or in the usual install places. */
+export const redisBinary =
+  process.env.REDIS_SERVER_PATH ??
+  [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/bin', '/usr/local/bin', '/usr/sbin', '/opt/homebrew/bin']
+    .map((dir) => path.join(dir, 'redis-server'))
+    .find((file) => existsSync(file)) ??
+  'redis-server';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,7 +62,7 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
   if (probe.error || probe.status !== 0) {
     throw new Error(
       `this test needs a real redis-server and could not run "${redisBinary} --version" (${probe.error?.message ?? probe.stderr}): ` +
-        'install it (Debian: apt-get install redis-server) or set REDIS_SERVER_PATH',
+        'install it (Debian: apt-get install redis-server; .ci/run does) or set REDIS_SERVER_PATH to its path',
     );
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'iwg-redis-'));
