@@ -3,8 +3,11 @@
 // worker) against a plain BullMQ worker process running the same function, in one run; plus the same
 // jobs on a local IsolateWorkgroup of one worker (in memory, no Redis) for the per-job cost of the queue.
 //
-// Every result is checked (n * n) before a row counts. Per-job overhead = wall time × machines / jobs −
-// the work itself: what each job costs beyond its work (Redis round trips, encoding, scheduling).
+// Every result is checked (n * n) before a row counts. Wall overhead per job = wall time × machines / jobs −
+// the work itself (Redis round trips, encoding, scheduling, and on a busy computer, waiting for a core).
+// CPU per job is measured too (producer: this process; Redis: INFO cpu; machines: process.cpuUsage() of
+// every machine process, all threads): CPU beyond the work is the queue's cost that a loaded computer
+// does not inflate the way it inflates wall time.
 // On one computer the "machines" share its cores (this project's CI box has 2): 3 machines on 2 cores
 // cannot scale like 3 hosts would — see the note printed under the table.
 //
@@ -19,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IsolateWorkgroup } from '../dist/index.js';
 import { RemoteWorkgroup } from '../dist/bullmq/index.js';
-import { Spin } from './bullmq/work.mjs';
+import { Spin, spin } from './bullmq/work.mjs';
 
 const require = createRequire(import.meta.url);
 const { Queue, QueueEvents } = require('bullmq');
@@ -53,9 +56,47 @@ async function startMachines(mode, count, port, queue) {
     Array.from({ length: count }, () => {
       const child = spawn(process.execPath, [path.join(here, 'bullmq/machine.mjs'), mode, String(port), queue], { stdio: ['ignore', 'pipe', 'inherit'] });
       const exited = new Promise((r) => child.once('exit', r));
-      return new Promise((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve({ child, exited })));
+      const m = { child, exited, cpuWaiters: [] };
+      let buf = '';
+      child.stdout.on('data', (d) => {
+        buf += String(d);
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.startsWith('cpu ')) m.cpuWaiters.shift()?.(Number(line.slice(4)));
+        }
+      });
+      return new Promise((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve(m)));
     }),
   );
+}
+
+/** CPU µs used so far by every machine process (all threads), summed. */
+async function machinesCpu(machines) {
+  const each = await Promise.all(
+    machines.map((m) => new Promise((resolve) => {
+      m.cpuWaiters.push(resolve);
+      m.child.kill('SIGUSR1');
+    })),
+  );
+  return each.reduce((a, b) => a + b, 0);
+}
+
+/** CPU µs Redis has used so far (INFO cpu). */
+async function redisCpu(client) {
+  const info = await client.info('cpu');
+  const get = (k) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1e6;
+}
+
+/** Runs `timed` (which returns its wall ms) and measures CPU per job of the producer, Redis and the machines. */
+async function withCpu(machines, client, count, timed) {
+  const p0 = process.cpuUsage();
+  const [m0, r0] = [await machinesCpu(machines), await redisCpu(client)];
+  const wall = await timed();
+  const p1 = process.cpuUsage(p0);
+  const [m1, r1] = [await machinesCpu(machines), await redisCpu(client)];
+  return { wall, cpu: { producer: (p1.user + p1.system) / 1000 / count, redis: (r1 - r0) / 1000 / count, machines: (m1 - m0) / 1000 / count } };
 }
 
 async function stopMachines(machines) {
@@ -70,19 +111,22 @@ function check(results, count) {
   });
 }
 
-async function runIwg(port, queue, ms, count) {
+async function runIwg(port, queue, ms, count, measure) {
   const remote = new RemoteWorkgroup({ connection: { host: '127.0.0.1', port }, queue, modules: { work: new URL('./bullmq/work.mjs', import.meta.url) } });
   await remote.connect();
-  check(await remote.dispatchAll(Array.from({ length: 6 }, (_, i) => new Spin(ms, i))), 6); // warm-up
-  const t = performance.now();
-  const results = await remote.dispatchAll(Array.from({ length: count }, (_, i) => new Spin(ms, i)));
-  const wall = performance.now() - t;
+  check(await remote.dispatchAll(Array.from({ length: 6 }, (_, i) => new Spin(ITER[ms], i))), 6); // warm-up
+  let results;
+  const out = await measure(async () => {
+    const t = performance.now();
+    results = await remote.dispatchAll(Array.from({ length: count }, (_, i) => new Spin(ITER[ms], i)));
+    return performance.now() - t;
+  });
   check(results, count);
   await remote.close();
-  return wall;
+  return out;
 }
 
-async function runPlain(port, queue, ms, count) {
+async function runPlain(port, queue, ms, count, measure) {
   const connection = { host: '127.0.0.1', port };
   const q = new Queue(queue, { connection });
   const events = new QueueEvents(queue, { connection });
@@ -96,48 +140,70 @@ async function runPlain(port, queue, ms, count) {
         if (results.size === n) resolve();
       });
     });
-    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'spin', data: { ms, n: i }, opts: { jobId: `${tag}${i}`, removeOnComplete: { age: 3600 } } })));
+    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'spin', data: { iterations: ITER[ms], n: i }, opts: { jobId: `${tag}${i}`, removeOnComplete: { age: 3600 } } })));
     await done;
     return Array.from({ length: n }, (_, i) => results.get(i));
   };
   await new Promise((r) => setTimeout(r, 200)); // QueueEvents starts reading at '$'
   check(await batch(6, `w${ms}-`), 6);
-  const t = performance.now();
-  const results = await batch(count, `m${ms}-`);
-  const wall = performance.now() - t;
+  let results;
+  const out = await measure(async () => {
+    const t = performance.now();
+    results = await batch(count, `m${ms}-`);
+    return performance.now() - t;
+  });
   check(results, count);
   events.removeAllListeners('completed');
   await Promise.all([events.close(), q.close()]);
-  return wall;
+  return out;
 }
 
 async function runLocal(ms, count) {
   const wg = new IsolateWorkgroup(1, { modules: [new URL('./bullmq/work.mjs', import.meta.url)] });
   await wg.launch();
-  await Promise.all(Array.from({ length: 6 }, (_, i) => wg.dispatch(new Spin(ms, i))));
+  await Promise.all(Array.from({ length: 6 }, (_, i) => wg.dispatch(new Spin(ITER[ms], i))));
+  const p0 = process.cpuUsage();
   const t = performance.now();
-  const results = await Promise.all(Array.from({ length: count }, (_, i) => wg.dispatch(new Spin(ms, i))));
+  const results = await Promise.all(Array.from({ length: count }, (_, i) => wg.dispatch(new Spin(ITER[ms], i))));
   const wall = performance.now() - t;
+  const p1 = process.cpuUsage(p0);
   check(results, count);
   await wg.shutdown();
-  return wall;
+  // Producer and worker are one process here: its CPU is the machine's.
+  return { wall, cpu: { producer: 0, redis: 0, machines: (p1.user + p1.system) / 1000 / count } };
 }
+
+/** Iterations of spin() that take `ms` on an idle core (the fastest of several tries). */
+function calibrate(ms) {
+  const probe = 2_000_000;
+  let best = Infinity;
+  for (let k = 0; k < 7; k++) {
+    const t = performance.now();
+    spin(probe, k);
+    best = Math.min(best, performance.now() - t);
+  }
+  return Math.round((probe / best) * ms);
+}
+const ITER = { 1: calibrate(1), 10: calibrate(10) };
 
 const rows = [];
 const redis = await startRedis();
+const { Redis } = require('ioredis');
+const redisClient = new Redis({ host: '127.0.0.1', port: redis.port });
 const load = os.loadavg()[0];
 try {
   for (const ms of [1, 10]) {
     const count = JOBS[ms];
-    const localWall = await runLocal(ms, count);
-    rows.push({ work_ms: ms, machines: 1, library: 'local IsolateWorkgroup (1 worker, no Redis)', jobs: count, wall_ms: localWall });
+    const local = await runLocal(ms, count);
+    rows.push({ work_ms: ms, machines: 1, library: 'local IsolateWorkgroup (1 worker, no Redis)', jobs: count, wall_ms: local.wall, cpu_ms_per_job: local.cpu });
     for (const machines of MACHINES) {
       for (const mode of ['iwg', 'plain']) {
         const queue = `bench-${mode}-${ms}-${machines}`;
         const ms_ = await startMachines(mode, machines, redis.port, queue);
         try {
-          const wall = mode === 'iwg' ? await runIwg(redis.port, queue, ms, count) : await runPlain(redis.port, queue, ms, count);
-          rows.push({ work_ms: ms, machines, library: mode === 'iwg' ? 'isolate-workgroup/bullmq' : 'plain BullMQ worker', jobs: count, wall_ms: wall });
+          const measure = (timed) => withCpu(ms_, redisClient, count, timed);
+          const { wall, cpu } = mode === 'iwg' ? await runIwg(redis.port, queue, ms, count, measure) : await runPlain(redis.port, queue, ms, count, measure);
+          rows.push({ work_ms: ms, machines, library: mode === 'iwg' ? 'isolate-workgroup/bullmq' : 'plain BullMQ worker', jobs: count, wall_ms: wall, cpu_ms_per_job: cpu });
         } finally {
           await stopMachines(ms_);
         }
@@ -145,18 +211,22 @@ try {
     }
   }
 } finally {
+  redisClient.disconnect();
   redis.stop();
 }
 for (const r of rows) {
   r.jobs_per_s = Math.round((r.jobs / r.wall_ms) * 1000);
   r.overhead_per_job_ms = Number(((r.wall_ms * r.machines) / r.jobs - r.work_ms).toFixed(3));
+  const c = r.cpu_ms_per_job;
+  r.cpu_overhead_per_job_ms = Number((c.producer + c.redis + c.machines - r.work_ms).toFixed(3));
 }
+const f = (x) => x.toFixed(2);
 const lines = [
   `BullMQ benchmark, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model}), load average at start ${load.toFixed(2)}`,
   '',
-  '| work per job | machines | library | jobs | jobs/s | per-job overhead (ms) |',
-  '|---:|---:|---|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.work_ms} ms | ${r.machines} | ${r.library} | ${r.jobs} | ${r.jobs_per_s} | ${r.overhead_per_job_ms} |`),
+  '| work per job | machines | library | jobs | jobs/s | wall overhead per job (ms) | CPU per job: producer / Redis / machines (ms) | CPU beyond the work, per job (ms) |',
+  '|---:|---:|---|---:|---:|---:|---|---:|',
+  ...rows.map((r) => `| ${r.work_ms} ms | ${r.machines} | ${r.library} | ${r.jobs} | ${r.jobs_per_s} | ${r.overhead_per_job_ms} | ${f(r.cpu_ms_per_job.producer)} / ${f(r.cpu_ms_per_job.redis)} / ${f(r.cpu_ms_per_job.machines)} | ${r.cpu_overhead_per_job_ms} |`),
   '',
   `Machines here are processes on one ${os.cpus().length}-core computer, which also runs Redis and the producer: beyond ${os.cpus().length} machines they`,
   'compete for the same cores. On separate hosts, jobs/s should grow with the machine count until Redis or the producer saturates.',
