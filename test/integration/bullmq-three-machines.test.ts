@@ -3,7 +3,7 @@
 // the result; retries; cancellation; and bad input that is refused without enqueuing anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lib, within } from './helpers.js';
-import { modules, remoteLib, runLog, rw, startMachine, stopMachine, type Machine } from './bullmq-helpers.js';
+import { modules, remoteLib, remoteWorkUrl, runLog, rw, startMachine, stopMachine, waitFor, type Machine } from './bullmq-helpers.js';
 import { startRedis, type RedisHandle } from './redis-server.js';
 
 const QUEUE = 'three';
@@ -194,3 +194,57 @@ describe('bad input', () => {
 function remoteWorkUrlCopy(): URL {
   return new URL('../fixtures/remote-work.mjs', import.meta.url);
 }
+
+describe('in-process machine', () => {
+  it('serves with your own workgroup (never shut down by close()), and runs higher-priority jobs first', async () => {
+    const wg = new lib.IsolateWorkgroup(1, { modules: [remoteWorkUrl] });
+    await wg.launch();
+    const producer = new remoteLib.RemoteWorkgroup({ connection: redis.connection, queue: 'prio', modules });
+    try {
+      // Queued before any machine serves 'prio': the machine then takes them by priority (1 is the highest).
+      const order: string[] = [];
+      const jobs = [5, 3, 1, 4, 2].map((p) => producer.dispatch(new rw.Square(`p${p}`, p), { priority: p }).then((r) => order.push((r as { key: string }).key)));
+      await waitFor(async () => (await (await producer.queue()).getPrioritizedCount()) === 5, 10_000, 'five prioritized jobs queued');
+      const server = await remoteLib.serveWorkgroup({ connection: redis.connection, queue: 'prio', modules, workgroup: wg, concurrency: 1 });
+      await within(Promise.all(jobs), 20_000, 'prioritized jobs');
+      expect(order).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+      expect(server.workgroup).toBe(wg);
+      await server.close();
+      expect(wg.state).toBe('active'); // yours: still running
+    } finally {
+      await producer.close();
+      await wg.shutdown();
+    }
+  });
+
+  it('close() rejects what is pending with WorkgroupJobAbortedException, and the job stays queued for result(id)', async () => {
+    const producer = new remoteLib.RemoteWorkgroup({ connection: redis.connection, queue: 'nobody-serves', modules });
+    const outcome = producer.dispatch(new rw.Square('left', 3), { jobId: 'left-behind' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await waitFor(async () => (await (await producer.queue()).getWaitingCount()) === 1, 10_000, 'the job queued');
+    await producer.close();
+    const e = await outcome;
+    expect(e).toBeInstanceOf(lib.WorkgroupJobAbortedException);
+    expect((e as Error).message).toMatch(/collect it with result\("left-behind"\)/);
+    await expect(producer.dispatch(new rw.Square('x', 1))).rejects.toThrow(lib.WorkgroupInactiveException);
+    const later = new remoteLib.RemoteWorkgroup({ connection: redis.connection, queue: 'nobody-serves', modules });
+    const server = await remoteLib.serveWorkgroup({ connection: redis.connection, queue: 'nobody-serves', modules, workerCount: 1 });
+    try {
+      expect(await within(later.result('left-behind'), 20_000, 'the job left behind')).toMatchObject({ key: 'left', square: 9 });
+    } finally {
+      await later.close();
+      await server.close();
+    }
+  });
+
+  it('serveWorkgroup checks its options, naming the option and the value', async () => {
+    const base = { connection: redis.connection, queue: 'q', modules };
+    await expect(remoteLib.serveWorkgroup({ ...base, queue: '' })).rejects.toThrow(/expected `queue` to be a non-empty string without ':', got ""/);
+    await expect(remoteLib.serveWorkgroup({ ...base, workerCount: 0 })).rejects.toThrow(/expected `workerCount` to be an integer in 1\.\.256, got 0/);
+    await expect(remoteLib.serveWorkgroup({ ...base, concurrency: 1.5 })).rejects.toThrow(/expected `concurrency` to be an integer in 1\.\.100000, got 1\.5/);
+    await expect(remoteLib.serveWorkgroup({ ...base, workgroup: {} as never })).rejects.toThrow(/expected `workgroup` to be an IsolateWorkgroup/);
+    await expect(remoteLib.serveWorkgroup({ ...base, modules: { 'a#b': remoteWorkUrl } })).rejects.toThrow(/expected every name in `modules` to be non-empty, without '#'/);
+  });
+});
