@@ -71,6 +71,17 @@ interface Active {
   cancelled: boolean;
 }
 
+/** A job that returned an array on the workgroup's shared memory (`this.allocate`) cannot send it across
+ *  machines: give the block back instead of leaking it (the job then fails, saying to return a copy). */
+function releaseShared(wg: IsolateWorkgroup, result: unknown): void {
+  if (!ArrayBuffer.isView(result) || !(result.buffer instanceof SharedArrayBuffer)) return;
+  try {
+    wg.release(result);
+  } catch {
+    // not the workgroup's shared memory (a SharedArrayBuffer of the job's own): nothing to give back
+  }
+}
+
 /** Starts serving; resolves once connected and the workgroup is ready. Rejects with
  *  RemoteUnreachableException when Redis does not answer within `connectTimeoutMs`. */
 export async function serveWorkgroup(options: ServeWorkgroupOptions): Promise<WorkgroupServer> {
@@ -171,6 +182,7 @@ export async function serveWorkgroup(options: ServeWorkgroupOptions): Promise<Wo
         try {
           text = codec.encode(result, 'result');
         } catch (e) {
+          releaseShared(local, result);
           const msg = e instanceof UnsendableError ? e.message : String(e);
           throw fail(new WorkgroupException(`the job ran on machine ${name}, but its result could not be sent: ${msg}`, { cause: e }), bull.UnrecoverableError);
         }

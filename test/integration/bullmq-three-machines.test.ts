@@ -206,9 +206,15 @@ describe('in-process machine', () => {
       const jobs = [5, 3, 1, 4, 2].map((p) => producer.dispatch(new rw.Square(`p${p}`, p), { priority: p }).then((r) => order.push((r as { key: string }).key)));
       await waitFor(async () => (await (await producer.queue()).getPrioritizedCount()) === 5, 10_000, 'five prioritized jobs queued');
       const server = await remoteLib.serveWorkgroup({ connection: redis.connection, queue: 'prio', modules, workgroup: wg, concurrency: 1 });
+      let completedEvents = 0;
+      server.worker.on('completed', () => completedEvents++); // health and activity: BullMQ's own events
       await within(Promise.all(jobs), 20_000, 'prioritized jobs');
       expect(order).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+      await waitFor(() => completedEvents === 5, 5000, "the machine's BullMQ worker emitting 'completed' five times");
       expect(server.workgroup).toBe(wg);
+      // A job returning the workgroup's shared memory fails clearly, and its block is given back.
+      await expect(producer.dispatch(new rw.ReturnsShared())).rejects.toThrow(/but its result could not be sent: result is shared memory .*cannot cross machines/);
+      expect(wg.stats().sharedMemory.liveBlocks).toBe(0);
       await server.close();
       expect(wg.state).toBe('active'); // yours: still running
     } finally {
