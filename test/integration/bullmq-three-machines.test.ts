@@ -166,6 +166,21 @@ describe('bad input', () => {
     for (const m of machines) expect(m.child.exitCode).toBeNull();
   });
 
+  it('fails a job that RemoteWorkgroup did not send (plain JSON added to the queue) without retrying it, and keeps serving', async () => {
+    const queue = await remote.queue();
+    const foreign = await queue.add('foreign', { hello: 'world' }, { attempts: 3 });
+    // The producer can wait for it like any job: its failure is BullMQ's text (no encoded error).
+    const e = await remote.result(foreign.id!).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(lib.WorkgroupException);
+    expect((e as Error).message).toMatch(/could not read job .*was not sent by RemoteWorkgroup of this version/);
+    const job = await queue.getJob(foreign.id!);
+    expect(job?.attemptsMade).toBe(1);
+    expect(await remote.dispatch(new rw.Square('after-foreign', 6))).toMatchObject({ square: 36 });
+  });
+
   it('rejects a result over maxPayloadBytes on the producer side with the size and the fix', async () => {
     const small = new remoteLib.RemoteWorkgroup({ connection: redis.connection, queue: QUEUE, modules, maxPayloadBytes: 64 });
     try {
