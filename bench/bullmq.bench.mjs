@@ -12,6 +12,7 @@
 // cannot scale like 3 hosts would — see the note printed under the table.
 //
 //   npm run build && node bench/bullmq.bench.mjs [--jobs-1ms N] [--jobs-10ms N]   (needs redis-server)
+//   (for A/B runs: --machines N, --only-iwg, --only-1ms; $IWG_BENCH_WG: the machines' workgroupConfig as JSON)
 // Output: a Markdown table on stdout and bench/results/bullmq.json.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,9 @@ const arg = (name, dflt) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const JOBS = { 1: arg('--jobs-1ms', 300), 10: arg('--jobs-10ms', 90) };
-const MACHINES = [1, 2, 3];
+const MACHINES = process.argv.includes('--machines') ? [arg('--machines', 1)] : [1, 2, 3];
+const MODES = process.argv.includes('--only-iwg') ? ['iwg'] : ['iwg', 'plain'];
+const WORKS = process.argv.includes('--only-1ms') ? [1] : [1, 10];
 
 function freePort() {
   return new Promise((resolve) => {
@@ -192,12 +195,12 @@ const { Redis } = require('ioredis');
 const redisClient = new Redis({ host: '127.0.0.1', port: redis.port });
 const load = os.loadavg()[0];
 try {
-  for (const ms of [1, 10]) {
+  for (const ms of WORKS) {
     const count = JOBS[ms];
     const local = await runLocal(ms, count);
     rows.push({ work_ms: ms, machines: 1, library: 'local IsolateWorkgroup (1 worker, no Redis)', jobs: count, wall_ms: local.wall, cpu_ms_per_job: local.cpu });
     for (const machines of MACHINES) {
-      for (const mode of ['iwg', 'plain']) {
+      for (const mode of MODES) {
         const queue = `bench-${mode}-${ms}-${machines}`;
         const ms_ = await startMachines(mode, machines, redis.port, queue);
         try {
