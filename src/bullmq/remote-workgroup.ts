@@ -144,7 +144,7 @@ export class RemoteWorkgroup {
       const frame = this.#codec.loaded ? this.#encode(job, 'job') : undefined;
       const id = jobId ?? `${this.#idPrefix}-${++this.#seq}`;
       if (this.#pending.has(id)) throw new TypeError(`job id "${id}" is already pending on this producer`);
-      const { promise, pending } = this.#track(id, options);
+      const { promise, pending } = this.#track(id, options, true);
       const opts: Record<string, unknown> = {
         jobId: id,
         removeOnComplete: this.#keepCompleted,
@@ -174,7 +174,7 @@ export class RemoteWorkgroup {
   /**
    * Waits for the job with this id, dispatched by this or another producer (one that was restarted, for
    * example): resolves with its result, or rejects with its error. Rejects with a WorkgroupException
-   * when no such job is in Redis.
+   * when no such job is in Redis. Its `signal` and `timeout` stop the waiting only: the job is not cancelled.
    */
   result<R = unknown>(jobId: string, options: Pick<RemoteDispatchOptions, 'onProgress' | 'signal' | 'timeout'> = {}): Promise<R> {
     try {
@@ -182,7 +182,7 @@ export class RemoteWorkgroup {
       if (typeof jobId !== 'string' || jobId === '') throw new TypeError(`expected result() to be given a job id string, got ${typeof jobId}`);
       checkDispatchOptions(options);
       if (this.#pending.has(jobId)) throw new TypeError(`job id "${jobId}" is already pending on this producer`);
-      const { promise, pending } = this.#track(jobId, options);
+      const { promise, pending } = this.#track(jobId, options, false);
       pending.added = true;
       void this.#start().then(
         () => this.#check([pending]),
@@ -236,7 +236,9 @@ export class RemoteWorkgroup {
     return text;
   }
 
-  #track(id: string, options: RemoteDispatchOptions): { promise: Promise<unknown>; pending: Pending } {
+  /** Registers a pending call. `cancels`: its abort or timeout also cancels the job in Redis (dispatch),
+   *  or only stops waiting (result). */
+  #track(id: string, options: RemoteDispatchOptions, cancels: boolean): { promise: Promise<unknown>; pending: Pending } {
     let resolve!: (v: unknown) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<unknown>((res, rej) => {
@@ -250,7 +252,7 @@ export class RemoteWorkgroup {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
       this.#settle(pending, new WorkgroupJobAbortedException(`job ${id} was aborted`, { cause: signal?.reason }), true);
-      this.#cancelRemote(pending);
+      if (cancels) this.#cancelRemote(pending);
     };
     if (signal !== undefined) {
       if (signal.aborted) queueMicrotask(onAbort);
@@ -258,8 +260,8 @@ export class RemoteWorkgroup {
     }
     if (timeout !== undefined) {
       timer = setTimeout(() => {
-        this.#settle(pending, new WorkgroupTimeoutException('dispatch', timeout, `job ${id} had no result yet (queued or running)`), true);
-        this.#cancelRemote(pending);
+        this.#settle(pending, new WorkgroupTimeoutException(cancels ? 'dispatch' : 'result', timeout, `job ${id} had no result yet (queued or running)`), true);
+        if (cancels) this.#cancelRemote(pending);
       }, timeout);
     }
     pending.cleanup = () => {
@@ -294,7 +296,11 @@ export class RemoteWorkgroup {
   }
 
   #start(): Promise<Connected> {
-    this.#started ??= this.#connect();
+    // A failed start is forgotten: the next call tries again (Redis may be up by then).
+    this.#started ??= this.#connect().catch((e: unknown) => {
+      this.#started = undefined;
+      throw e;
+    });
     return this.#started;
   }
 

@@ -33,6 +33,20 @@ describe('Redis down', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  it('a producer whose start failed (Redis down) connects on a later call once Redis is up', async () => {
+    const port = await freePort();
+    const remote = new remoteLib.RemoteWorkgroup({ connection: { host: '127.0.0.1', port }, queue: 'later', modules, connectTimeoutMs: 300 });
+    cleanups.push(() => remote.close());
+    await expect(remote.dispatch(new rw.Square('early', 1))).rejects.toThrow(remoteLib.RemoteUnreachableException);
+    redis = await startRedis({ port });
+    await remote.connect();
+    const queue = await remote.queue();
+    expect(await queue.count()).toBe(0); // the early job was never queued
+    const p = remote.dispatch(new rw.Square('late', 2));
+    p.catch(() => {});
+    await waitFor(async () => (await queue.getWaitingCount()) === 1, 10_000, 'the later job queued');
+  });
+
   it('mid-run: Redis killed and restarted, every job (before, during and after the outage) completes with the right result', async () => {
     redis = await startRedis({ appendonly: true });
     const log = runLog();

@@ -251,6 +251,9 @@ describe('in-process machine', () => {
     expect((e as Error).message).toMatch(/collect it with result\("left-behind"\)/);
     await expect(producer.dispatch(new rw.Square('x', 1))).rejects.toThrow(lib.WorkgroupInactiveException);
     const later = new remoteLib.RemoteWorkgroup({ connection: redis.connection, queue: 'nobody-serves', modules });
+    // result()'s timeout stops the waiting only: the job stays queued.
+    await expect(later.result('left-behind', { timeout: 100 })).rejects.toThrow(/^result timed out after 100 ms/);
+    expect(await (await later.queue()).getJobState('left-behind')).toBe('waiting');
     const server = await remoteLib.serveWorkgroup({ connection: redis.connection, queue: 'nobody-serves', modules, workerCount: 1 });
     try {
       expect(await within(later.result('left-behind'), 20_000, 'the job left behind')).toMatchObject({ key: 'left', square: 9 });

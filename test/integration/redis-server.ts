@@ -56,8 +56,9 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-/** Options: `appendonly` keeps data across a restart (an AOF in the temporary directory). */
-export async function startRedis(options: { appendonly?: boolean } = {}): Promise<RedisHandle> {
+/** Options: `appendonly` keeps data across a restart (an AOF in the temporary directory); `port`: a port
+ *  of your own (default: a free one). */
+export async function startRedis(options: { appendonly?: boolean; port?: number } = {}): Promise<RedisHandle> {
   const probe = spawnSync(redisBinary, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     throw new Error(
@@ -66,7 +67,7 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
     );
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'iwg-redis-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
   if (options.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
