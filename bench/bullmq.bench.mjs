@@ -235,4 +235,4 @@ const lines = [
   'compete for the same cores. On separate hosts, jobs/s should grow with the machine count until Redis or the producer saturates.',
 ];
 console.log(lines.join('\n'));
-writeFileSync(path.join(here, 'results/bullmq.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.cpus().length, loadAverage: load, rows }, null, 2) + '\n');
+writeFileSync(path.join(here, 'results/bullmq.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.cpus().length, loadAverage: load, argv: process.argv.slice(2), iterations: ITER, rows }, null, 2) + '\n');
