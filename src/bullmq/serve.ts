@@ -16,10 +16,10 @@
 import { availableParallelism, hostname } from 'node:os';
 import type { Job, Worker, WorkerOptions } from 'bullmq';
 import { IsolateWorkgroup } from '../api/node-workgroup.js';
-import type { WorkgroupConfig, WorkgroupLogger } from '../api/config.js';
+import type { WorkgroupConfig } from '../api/config.js';
 import { WorkgroupException, WorkgroupJobAbortedException } from '../api/errors.js';
 import { UnsendableError } from '../codec/errors.js';
-import { bullConnection, checkConnection, loadBullMQ, openClient, withDeadline, type RemoteConnection } from './connection.js';
+import { bullConnection, checkConnection, loadBullMQ, openClient, withDeadline } from './connection.js';
 import { checkLogger, checkQueueName, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_LIMIT, optionalNumber, type RemoteCommonOptions } from './options.js';
 import { normalizeModules, PortableCodec } from './portable-codec.js';
 import { failureText, WIRE_VERSION, type WireJobData } from './wire.js';

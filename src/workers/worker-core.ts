@@ -97,7 +97,7 @@ export class WorkerCore {
     };
     this.#writer = new ResultWriter(ctx, results, () => this.#slots.afterPublish());
     this.#slots = new RunSlots(ctx.control, init.concurrency, services, () => this.#writer.flush());
-    this.#members = new MemberHost(ctx, this.#writer);
+    this.#members = new MemberHost(ctx, this.#writer, services);
     this.#executor = new Executor(ctx, this.#slots, this.#writer, this.#members);
     this.#control = new ControlPlane(ctx, this.#members);
     host.onControl((m) => this.#control.apply(m));
