@@ -3,7 +3,7 @@
  */
 export { IsolateWorkgroup } from './api/node-workgroup.js';
 export { MemberProxy } from './api/workgroup.js';
-export type { AddInstanceOptions, InvokeOptions, ShutdownOptions, WorkgroupDispatchOptions, WorkgroupState } from './api/workgroup.js';
+export type { AddInstanceOptions, BatchResults, BatchSettledResults, InvokeOptions, ShutdownOptions, WorkgroupBatchOptions, WorkgroupDispatchOptions, WorkgroupState } from './api/workgroup.js';
 export { WorkgroupJob, WorkgroupMember, WorkerCommand } from './api/job.js';
 export { CallbackWorkgroup } from './api/node-callback.js';
 export { CallbackWorkgroupJob } from './api/callback.js';

@@ -2,7 +2,7 @@
  * `IsolateWorkgroup`, the public class: validation, the promise contract (async methods never throw
  * synchronously) and typing. The work happens in `WorkgroupCore` (src/scheduler).
  */
-import { WorkgroupCore, describeValue, type DispatchOptions, type MemberRecord, type WorkgroupState } from '../scheduler/core.js';
+import { WorkgroupCore, describeValue, type BatchOptions, type DispatchOptions, type MemberRecord, type WorkgroupState } from '../scheduler/core.js';
 import type { IsolateErrorHandler, IsolateErrorType } from '../scheduler/error-router.js';
 import { markUnsendable } from '../scheduler/main-codec.js';
 import type { Platform } from '../shared/platform.js';
@@ -32,6 +32,21 @@ export interface WorkgroupDispatchOptions<P = unknown> {
    */
   readonly transfer?: readonly ArrayBuffer[];
 }
+
+/** Options of `dispatchAll` and `dispatchAllSettled`: they apply to the whole batch. */
+export interface WorkgroupBatchOptions<P = unknown> {
+  /** Aborts the batch: its jobs not started are removed, running ones see `this.signal` abort. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds before the batch rejects with WorkgroupTimeoutException (its jobs are cancelled). */
+  readonly timeout?: number;
+  /** Receives every job's `this.report(value)` calls, in order per job, with the job's index in the batch. */
+  readonly onProgress?: (value: P, index: number) => void;
+}
+
+/** The results of a batch, in the order of its jobs (typed per job for a tuple, per element for an array). */
+export type BatchResults<J extends readonly unknown[]> = { -readonly [K in keyof J]: JobResult<J[K]> };
+/** Every outcome of a batch, in the order of its jobs, as `Promise.allSettled` gives them. */
+export type BatchSettledResults<J extends readonly unknown[]> = { -readonly [K in keyof J]: PromiseSettledResult<JobResult<J[K]>> };
 
 export interface AddInstanceOptions {
   /** Worker index to place the member on; default: the live worker with the fewest members. */
@@ -187,6 +202,34 @@ export class IsolateWorkgroup {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Runs many jobs on whichever workers are free, like `Promise.all(jobs.map((j) => wg.dispatch(j)))` but
+   * cheaper: the batch is encoded in one pass and settled with one promise. Resolves with the results in
+   * the order of `jobs`; the first failure rejects it (with that job's error) and cancels the batch's jobs
+   * that have not started.
+   */
+  dispatchAll<const J extends readonly WorkgroupJob<any>[]>(jobs: J, options?: WorkgroupBatchOptions): Promise<BatchResults<J>> {
+    return this.#batch(jobs, options, 'all') as Promise<BatchResults<J>>;
+  }
+
+  /** Like `dispatchAll`, but waits for every job and resolves with every outcome, as `Promise.allSettled`. */
+  dispatchAllSettled<const J extends readonly WorkgroupJob<any>[]>(jobs: J, options?: WorkgroupBatchOptions): Promise<BatchSettledResults<J>> {
+    return this.#batch(jobs, options, 'settled') as Promise<BatchSettledResults<J>>;
+  }
+
+  #batch(jobs: readonly unknown[], options: WorkgroupBatchOptions | undefined, mode: 'all' | 'settled'): Promise<unknown[]> {
+    const method = mode === 'all' ? 'dispatchAll' : 'dispatchAllSettled';
+    if (!Array.isArray(jobs)) return Promise.reject(new TypeError(`${method}() expects an array of jobs, got ${describeValue(jobs)}`));
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      return Promise.reject(new TypeError(`expected the options of ${method}() to be an object, got ${describeValue(options)}`));
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      const notJob = notAClassInstance(method, 'WorkgroupJob', jobs[i]);
+      if (notJob) return Promise.reject(new TypeError(`${notJob.message} (at index ${i})`));
+    }
+    return this.#core.withStack(this.#core.dispatchAll(jobs, options as BatchOptions | undefined, this.#core.captureSite(), mode));
   }
 
   /** Places a stateful member on a worker; resolves with its proxy after the member's `setup()` ran. */
