@@ -163,6 +163,8 @@ export interface ResolvedConfig {
   readonly captureMainStack: 'await' | 'eager' | 'off';
   readonly mainSpinMicros: number;
   readonly maxSpinningWorkers: number;
+  /** The program's entry module (never imported and waited for by main: see ClassRegistry.defer()). */
+  readonly entryModule: string | undefined;
 }
 
 function describe(v: unknown): string {
@@ -229,7 +231,7 @@ export function validateWorkerCount(n: unknown): number {
   return intIn('workerCount', n, 0, 256);
 }
 
-export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: number, cores = 2): ResolvedConfig {
+export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: number, cores = 2, entryModule?: string): ResolvedConfig {
   if (config === undefined) config = {};
   if (config === null || typeof config !== 'object') throw new TypeError(`expected \`config\` to be an object, got ${describe(config)}`);
   for (const key of Object.keys(config)) {
@@ -301,5 +303,6 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
     captureMainStack: stackMode(config.captureMainStack),
     mainSpinMicros: intIn('mainSpinMicros', config.mainSpinMicros ?? 50, 0, 1_000_000),
     maxSpinningWorkers: intIn('maxSpinningWorkers', config.maxSpinningWorkers ?? Math.max(1, Math.floor(cores / 2)), 0, 256),
+    entryModule,
   };
 }

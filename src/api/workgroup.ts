@@ -9,16 +9,17 @@ import type { Platform } from '../scheduler/platform.js';
 import { isImportingWorkModules } from '../shared/worker-flag.js';
 import { resolveConfig, validateWorkerCount, type WorkgroupConfig } from './config.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberNotFoundException } from './errors.js';
-import type { CommandResult, JobResult, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember, WorkerCommand } from './job.js';
+import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember, WorkerCommand } from './job.js';
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
 import { disposable, releaseView } from '../shared/arena-views.js';
+import { ADD_INSTANCE_OPTIONS, ADD_ISOLATE_OPTIONS, SHUTDOWN_OPTIONS, badIndex, checkBoolean, checkDispatchOptions, checkFunction, checkInvokeOptions, checkOptionsObject, describeGiven } from './validate.js';
 
 export type { WorkgroupState };
 
 /** Options of `dispatch(job, options)`. */
 export interface WorkgroupDispatchOptions<P = unknown> {
-  /** Worker index to run on; −1 or omitted: whichever worker is free. */
+  /** Worker index to run on (an integer >= 0); omitted: whichever worker is free. -1 is refused. */
   readonly isolate?: number;
   /** Aborts the job: removed if queued, `this.signal` inside it if running. */
   readonly signal?: AbortSignal;
@@ -66,11 +67,15 @@ export class MemberProxy<M extends WorkgroupMember = WorkgroupMember> {
     markUnsendable(this, 'a MemberProxy (send its memberId instead)');
   }
 
-  /** Calls `member.handle(command)` in the worker; resolves with its result. */
-  invoke<C extends WorkerCommand<any>>(command: C, options?: InvokeOptions): Promise<CommandResult<C>>;
-  invoke<R = unknown>(command: unknown, options?: InvokeOptions): Promise<R>;
+  /**
+   * Calls `member.handle(command)` in the worker; resolves with its result. The command must be of the
+   * type the member's `handle()` accepts; the result is the type the command declares
+   * (`class Get extends WorkerCommand<string>`), or else what `handle()` returns.
+   */
+  invoke<C extends MemberCommand<M>>(command: C, options?: InvokeOptions): Promise<InvokeResult<M, C>>;
   invoke(command: unknown, options?: InvokeOptions): Promise<unknown> {
     try {
+      checkInvokeOptions('invoke()', options);
       return this.#core.withStack(this.#core.invoke(this.memberId, command, options, this.#core.captureSite()));
     } catch (e) {
       return Promise.reject(e);
@@ -112,7 +117,7 @@ export class IsolateWorkgroup {
     }
     platform.assertSupported();
     const count = validateWorkerCount(workerCount);
-    const cfg = resolveConfig(config, defaultSpin(count, platform.cores()), platform.cores());
+    const cfg = resolveConfig(config, defaultSpin(count, platform.cores()), platform.cores(), platform.entryModuleUrl?.());
     if (count > cfg.maxWorkers) {
       throw new RangeError(`expected \`maxWorkers\` to be at least the worker count ${count}, got ${cfg.maxWorkers}`);
     }
@@ -152,8 +157,10 @@ export class IsolateWorkgroup {
 
   /** Rejects pending work with WorkgroupJobAbortedException (or drains first) and stops every worker. */
   shutdown(options?: ShutdownOptions): Promise<void> {
-    this.#health.stop();
     try {
+      checkOptionsObject('shutdown()', options, SHUTDOWN_OPTIONS);
+      checkBoolean('shutdown()', 'drain', options?.drain);
+      this.#health.stop();
       return this.#core.shutdown(options?.drain === true);
     } catch (e) {
       return Promise.reject(e);
@@ -171,15 +178,9 @@ export class IsolateWorkgroup {
     try {
       const notJob = notAClassInstance('dispatch', 'WorkgroupJob', job);
       if (notJob) return Promise.reject(notJob);
-      if (typeof isolateOrOptions === 'string' || typeof isolateOrOptions === 'bigint') return Promise.reject(this.#badIndexType(isolateOrOptions));
-      const options: DispatchOptions | undefined =
-        typeof isolateOrOptions === 'number' ? { isolate: isolateOrOptions } : (isolateOrOptions as DispatchOptions | undefined);
-      if (options !== undefined && (typeof options !== 'object' || options === null)) {
-        return Promise.reject(new TypeError(`expected the second argument of dispatch() to be a worker index or an options object, got ${describeValue(options)}`));
-      }
+      const options = this.#dispatchOptions('dispatch()', isolateOrOptions);
       const isolate = options?.isolate;
-      if (isolate !== undefined && typeof isolate !== 'number') return Promise.reject(this.#badIndexType(isolate));
-      if (isolate !== undefined && isolate !== -1 && this.#health.shouldProbeBeforeDispatch(isolate)) {
+      if (isolate !== undefined && this.#health.shouldProbeBeforeDispatch(isolate)) {
         const site = this.#core.captureSite();
         return this.#core.withStack(this.#health.probeThen(isolate, () => this.#core.dispatch(job, options, site))) as Promise<JobResult<J>>;
       }
@@ -189,11 +190,38 @@ export class IsolateWorkgroup {
     }
   }
 
+  /**
+   * The options of a job call (`dispatch`, `run`): a worker index or an options object, checked before
+   * anything is sent. Throws the error to reject with.
+   */
+  #dispatchOptions(where: string, isolateOrOptions: unknown): DispatchOptions | undefined {
+    if (isolateOrOptions === undefined) return undefined;
+    let options: DispatchOptions;
+    if (typeof isolateOrOptions === 'number' || typeof isolateOrOptions === 'string' || typeof isolateOrOptions === 'bigint') {
+      options = { isolate: isolateOrOptions as number };
+    } else if (typeof isolateOrOptions !== 'object' || isolateOrOptions === null || Array.isArray(isolateOrOptions)) {
+      throw new TypeError(`expected the second argument of ${where} to be a worker index or an options object, got ${describeGiven(isolateOrOptions)}`);
+    } else {
+      checkDispatchOptions(where, isolateOrOptions as Record<string, unknown>);
+      options = isolateOrOptions as DispatchOptions;
+    }
+    if (options.isolate !== undefined) {
+      const bad = badIndex(options.isolate, this.#core.isolatesCount);
+      if (bad) throw bad;
+    }
+    return options;
+  }
+
   /** Places a stateful member on a worker; resolves with its proxy after the member's `setup()` ran. */
   async addInstance<M extends WorkgroupMember>(member: M, options?: AddInstanceOptions): Promise<MemberProxy<M>> {
     const notMember = notAClassInstance('addInstance', 'WorkgroupMember', member);
     if (notMember) throw notMember;
-    if (options?.isolate !== undefined && typeof options.isolate !== 'number') throw this.#badIndexType(options.isolate);
+    checkOptionsObject('addInstance()', options, ADD_INSTANCE_OPTIONS);
+    checkFunction('addInstance()', 'onNotify', options?.onNotify);
+    if (options?.isolate !== undefined) {
+      const bad = badIndex(options.isolate, this.#core.isolatesCount);
+      if (bad) throw bad;
+    }
     const rec = await this.#core.addInstance(member, options?.isolate, options?.onNotify);
     const proxy = new MemberProxy<M>(this.#core, rec);
     proxies.set(proxy, this.#core);
@@ -210,6 +238,7 @@ export class IsolateWorkgroup {
 
   /** Starts a new worker; resolves with its index (= the previous `isolatesCount`). */
   async addIsolate(options?: { label?: string }): Promise<number> {
+    checkOptionsObject('addIsolate()', options, ADD_ISOLATE_OPTIONS);
     if (options?.label !== undefined && typeof options.label !== 'string') {
       throw new TypeError(`expected \`label\` to be a string, got ${describeValue(options.label)}`);
     }
@@ -218,20 +247,14 @@ export class IsolateWorkgroup {
 
   /** Removes worker `index` for good: its running work is rejected, its queued jobs go to the others. */
   async kill(index: number): Promise<void> {
-    if (typeof index !== 'number') throw this.#badIndexType(index);
+    const bad = badIndex(index, this.#core.isolatesCount);
+    if (bad) throw bad;
     await this.#core.kill(index);
   }
 
   /** Health probe through shared memory: true when the worker answers or is alive and busy in a job. */
   async probe(index: number): Promise<boolean> {
     return this.#health.probe(index);
-  }
-
-  /** A worker index of the wrong type (`'0'`, `1n`): said with its type, which the range check would hide. */
-  #badIndexType(value: unknown): WorkgroupException {
-    const n = this.#core.isolatesCount;
-    const range = n === 0 ? 'There are no workers yet' : `Valid indices are 0...${n - 1}`;
-    return new WorkgroupException(`Invalid isolate index: expected a worker index (an integer), got ${describeValue(value)}. ${range}`);
   }
 
   isIsolateHealthy(index: number): boolean {

@@ -183,7 +183,10 @@ export abstract class WorkgroupCoreBase {
     };
     // Main imports the work modules too: it must know their classes to send them. Work dispatched
     // meanwhile waits for this (in order), then goes to the queue that the workers drain once ready.
-    const modulesReady = Promise.all(c.modules.map((url) => this._codec.registry.load(url))).then(
+    // The program's entry module (a one-file program) is never waited for: see ClassRegistry.defer().
+    if (c.entryModule !== undefined) this._codec.registry.defer(c.entryModule, c.modules.includes(c.entryModule));
+    const toLoad = c.modules.filter((url) => !this._codec.registry.isDeferred(url));
+    const modulesReady = Promise.all(toLoad.map((url) => this._codec.registry.load(url))).then(
       () => {
         this._modulesReady = undefined;
       },

@@ -9,6 +9,7 @@ import { MASK_WORDS, POOL_IDLE_MASK_I32, STATE_SPINNING, controlBase } from '../
 import { REC_JOB, REC_SPILL } from '../ring/protocol.js';
 import { writeWords } from '../workers/worker-codec.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupQueueFullException, WorkgroupTimeoutException, withCallerStack } from '../api/errors.js';
+import { waitWithin } from '../api/deadline.js';
 import { createPending, type Pending } from './pending.js';
 import { WorkerSlot } from './worker-slot.js';
 import { pickTransferTarget, transferSet } from './payloads.js';
@@ -41,7 +42,8 @@ export abstract class WorkgroupCoreDispatch extends WorkgroupCoreBase {
     const refused = this.checkAccepting();
     if (refused) return Promise.reject(refused);
     const waitFor = this._modulesReady ?? this._classesToLoad(job);
-    if (waitFor) return waitFor.then(() => this._dispatchNow(job, options, site, true));
+    // The timeout and signal hold while the job waits for a module too (counted from this call).
+    if (waitFor) return waitWithin(waitFor, options, 'dispatch', 'job').then((o) => this._dispatchNow(job, o, site, true));
     return this._dispatchNow(job, options, site, false);
   }
 

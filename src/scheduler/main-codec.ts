@@ -11,9 +11,9 @@ import { BIG_BINARY_THRESHOLD, OutOfBand } from '../shared/out-of-band.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
 import { type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
-import { DecodeSuspend } from '../codec/errors.js';
+import { ClassUnavailableError, DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
-import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
+import { ClassRegistry, deferredMessage, splitClassId } from '../shared/class-registry.js';
 import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
 
 export const ARENA_BUFFER_ID = 0;
@@ -113,6 +113,7 @@ export class MainCodec {
     const ctor = this.registry.ctorOf(id);
     if (ctor) return ctor;
     const { url, name } = splitClassId(id);
+    if (this.registry.isDeferred(url)) throw new ClassUnavailableError(deferredMessage(url)); // (see ClassRegistry.defer)
     if (!this.registry.isLoaded(url)) throw new DecodeSuspend(this.registry.load(url));
     throw new Error(`module ${url} does not export a class named ${name}`);
   }

@@ -36,6 +36,8 @@ export interface Platform {
   spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle;
   /** Number of logical cores (for defaults). */
   cores(): number;
+  /** The URL of the program's entry module, where the platform knows it (Node: `process.argv[1]`). */
+  entryModuleUrl?(): string | undefined;
   /** True when the main thread can use `Atomics.waitAsync` (else workers ring a message doorbell). */
   readonly hasWaitAsync: boolean;
   /** Marks a timer so that it does not keep the process alive (Node) — no-op in browsers. */

@@ -110,6 +110,9 @@ export class WorkerCodec {
     if (ctor) return ctor;
     const { url, name } = splitClassId(id);
     if (!this.registry.isLoaded(url)) throw new DecodeSuspend(this.registry.load(url));
+    // Main names a class of a module it could not import (its own entry module) by the class's name.
+    const byName = this.registry.findByName(url, name);
+    if (byName) return byName;
     throw new Error(`module ${url} does not export a class named ${name}`);
   }
 
