@@ -110,15 +110,16 @@ export function checkTransfer(where: string, v: unknown): void {
 }
 
 /**
- * A worker index: an integer >= 0 below `isolatesCount`. Returns the error (a `WorkgroupException`
- * naming the valid range, as for a dead index) or undefined. Liveness is checked later, by the core.
+ * The form of a worker index: an integer >= 0. Returns the error (a `WorkgroupException` naming the valid
+ * range) or undefined. The range and liveness are checked by the core when the call runs (a pinned
+ * dispatch made while launch() is still starting the workers waits for them).
  */
 export function badIndex(value: unknown, isolatesCount: number): WorkgroupException | undefined {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < isolatesCount) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return undefined;
   const range = isolatesCount === 0 ? 'There are no workers yet' : `Valid indices are 0...${isolatesCount - 1}`;
   if (value === -1) {
     return new WorkgroupException(
-      `Invalid isolate index -1: leave the index out (or undefined) to run on whichever worker is free; -1 is refused so that a failed indexOf() never routes work anywhere. ${range}`,
+      `Invalid isolate index -1. ${range} (leave the index out to run on whichever worker is free: -1 is refused so that a failed indexOf() never routes work anywhere)`,
     );
   }
   if (typeof value !== 'number') return new WorkgroupException(`Invalid isolate index: expected a worker index (an integer), got ${describeValue(value)}. ${range}`);

@@ -12,6 +12,7 @@ import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberNotFound
 import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember, WorkerCommand } from './job.js';
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
+import { Autoscaler, resolveAutoscale } from './autoscale.js';
 import { disposable, releaseView } from '../shared/arena-views.js';
 import { ADD_INSTANCE_OPTIONS, ADD_ISOLATE_OPTIONS, SHUTDOWN_OPTIONS, badIndex, checkBoolean, checkDispatchOptions, checkFunction, checkInvokeOptions, checkOptionsObject, describeGiven } from './validate.js';
 
@@ -105,9 +106,13 @@ export class IsolateWorkgroup {
   #resolveReady!: () => void;
   #rejectReady!: (e: unknown) => void;
   #launching: Promise<void> | undefined;
+  readonly #autoscaler: Autoscaler | undefined;
 
-  /** @internal — use the platform entry's `IsolateWorkgroup` (Node or browser), which passes its platform. */
-  constructor(workerCount: number, config: WorkgroupConfig | undefined, platform: Platform) {
+  /**
+   * @internal — use the platform entry's `IsolateWorkgroup` (Node or browser), which passes its platform.
+   * `workerCount` undefined: the default size (see defaultWorkerCount).
+   */
+  constructor(workerCount: number | undefined, config: WorkgroupConfig | undefined, platform: Platform) {
     if (isImportingWorkModules()) {
       throw new WorkgroupException(
         'a work module started an IsolateWorkgroup while a worker imported it: workers import work modules to find ' +
@@ -116,13 +121,17 @@ export class IsolateWorkgroup {
       );
     }
     platform.assertSupported();
-    const count = validateWorkerCount(workerCount);
-    const cfg = resolveConfig(config, defaultSpin(count, platform.cores()), platform.cores(), platform.entryModuleUrl?.());
+    const cores = platform.cores();
+    const autoscale = config !== null && typeof config === 'object' ? config.autoscale : undefined;
+    const count = workerCount === undefined ? defaultWorkerCount(cores, autoscale) : validateWorkerCount(workerCount);
+    const cfg = resolveConfig(config, defaultSpin(count, cores), cores, platform.entryModuleUrl?.());
     if (count > cfg.maxWorkers) {
       throw new RangeError(`expected \`maxWorkers\` to be at least the worker count ${count}, got ${cfg.maxWorkers}`);
     }
+    const policy = resolveAutoscale(autoscale, count, cores, cfg.maxWorkers);
     this.#core = new WorkgroupCore(count, cfg, platform, cfg.captureMainStack);
     this.#health = new HealthMonitor(this.#core);
+    this.#autoscaler = policy && new Autoscaler(this.#core, policy, () => this.addIsolate());
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -139,6 +148,7 @@ export class IsolateWorkgroup {
     const p = this.#core.launch().then(
       () => {
         this.#health.start();
+        this.#autoscaler?.start();
         this.#resolveReady();
       },
       (e: unknown) => {
@@ -161,6 +171,7 @@ export class IsolateWorkgroup {
       checkOptionsObject('shutdown()', options, SHUTDOWN_OPTIONS);
       checkBoolean('shutdown()', 'drain', options?.drain);
       this.#health.stop();
+      this.#autoscaler?.stop();
       return this.#core.shutdown(options?.drain === true);
     } catch (e) {
       return Promise.reject(e);
@@ -335,7 +346,31 @@ export class IsolateWorkgroup {
   }
 }
 
+/** `new IsolateWorkgroup(config)` or `(count, config)`: the two forms, told apart. */
+export function countAndConfig(countOrConfig: unknown, config: WorkgroupConfig | undefined): [number | undefined, WorkgroupConfig | undefined] {
+  if (countOrConfig !== null && typeof countOrConfig === 'object' && !Array.isArray(countOrConfig)) {
+    if (config !== undefined) throw new TypeError('expected `new IsolateWorkgroup(config)` or `new IsolateWorkgroup(workerCount, config)`, got two configs');
+    return [undefined, countOrConfig as WorkgroupConfig];
+  }
+  return [countOrConfig as number | undefined, config];
+}
+
+/**
+ * The worker count when none is given: the machine's available parallelism (Node's
+ * `os.availableParallelism()`, a browser's `navigator.hardwareConcurrency`), because CPU-bound jobs speed
+ * up until every core runs one and only lose to thread switching beyond that, while the main thread
+ * mostly sleeps in `Atomics.waitAsync` and needs no core of its own. With `autoscale`, the workgroup
+ * starts at `autoscale.minWorkers` (default 1) and grows from there.
+ */
+export function defaultWorkerCount(cores: number, autoscale: unknown): number {
+  if (autoscale !== undefined && autoscale !== false) {
+    const min = typeof autoscale === 'object' && autoscale !== null ? (autoscale as { minWorkers?: unknown }).minWorkers : undefined;
+    return typeof min === 'number' && Number.isInteger(min) && min >= 0 && min <= 256 ? min : 1;
+  }
+  return Math.max(1, Math.min(256, cores));
+}
+
 function defaultSpin(workers: number, cores: number): number {
-  // Spinning steals CPU from the threads it waits for when workers outnumber spare cores (design-notes §4.1).
+  // Spinning steals CPU from the threads it waits for when workers outnumber spare cores.
   return workers >= cores ? 500 : 2000;
 }

@@ -9,7 +9,7 @@ afterEach(async () => {
   wg = undefined;
 });
 
-const minusOne = /Invalid isolate index -1: leave the index out.*Valid indices are 0\.\.\.1/;
+const minusOne = /^Invalid isolate index -1\. Valid indices are 0\.\.\.1 \(leave the index out to run on whichever worker is free/;
 
 describe('worker indices are validated the same way everywhere', () => {
   it('refuses -1 in dispatch(job, -1), { isolate: -1 }, addInstance and kill, and runs nothing', async () => {

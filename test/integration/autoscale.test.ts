@@ -1,0 +1,105 @@
+// The default worker count and the opt-in autoscaling policy: growth under queue pressure, idle workers
+// retired after idleTimeoutMs, never below minWorkers or above maxWorkers, stable indices, no job lost,
+// members never moved and their workers never retired.
+import { availableParallelism } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { lib, work, workUrl } from './helpers.js';
+
+let wg: InstanceType<typeof lib.IsolateWorkgroup> | undefined;
+afterEach(async () => {
+  await wg?.shutdown();
+  wg = undefined;
+});
+
+/** Polls `cond` every 10 ms until it holds, or fails after `ms` saying what it waited for. */
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('default worker count', () => {
+  it('new IsolateWorkgroup(config) starts one worker per available core', async () => {
+    wg = new lib.IsolateWorkgroup({ modules: [workUrl] });
+    await wg.launch();
+    expect(wg.liveIsolateCount).toBe(availableParallelism());
+    expect(wg.isolatesCount).toBe(availableParallelism());
+    await expect(wg.dispatch(new work.Add(2, 3))).resolves.toBe(5);
+  });
+
+  it('new IsolateWorkgroup() and (undefined, config) are valid; two configs are refused', () => {
+    expect(() => new lib.IsolateWorkgroup()).not.toThrow();
+    expect(() => new lib.IsolateWorkgroup(undefined, { maxQueue: 5 })).not.toThrow();
+    expect(() => new lib.IsolateWorkgroup({}, {} as never)).toThrow('got two configs');
+  });
+});
+
+describe('autoscale option', () => {
+  it('is validated like the rest of the config', () => {
+    expect(() => new lib.IsolateWorkgroup(1, { autoscale: { idleTimeout: 5 } as never })).toThrow(
+      'unknown option `idleTimeout` of the `autoscale` config: did you mean `idleTimeoutMs`?',
+    );
+    expect(() => new lib.IsolateWorkgroup(1, { autoscale: { minWorkers: 3, maxWorkers: 2 } })).toThrow(
+      'expected `autoscale.maxWorkers` to be an integer in 3..256, got 2',
+    );
+    expect(() => new lib.IsolateWorkgroup(4, { autoscale: { minWorkers: 1, maxWorkers: 2 } })).toThrow('expected the worker count 4 to be at most `autoscale.maxWorkers` 2');
+    expect(() => new lib.IsolateWorkgroup(1, { autoscale: 'yes' as never })).toThrow('expected `autoscale` to be true or an object');
+    expect(() => new lib.IsolateWorkgroup(1, { autoscale: true })).not.toThrow();
+  });
+
+  it('grows under a burst up to maxWorkers, loses nothing, then retires idle workers down to minWorkers', async () => {
+    wg = new lib.IsolateWorkgroup({ modules: [workUrl], autoscale: { minWorkers: 1, maxWorkers: 3, idleTimeoutMs: 200, intervalMs: 10 } });
+    await wg.launch();
+    expect(wg.liveIsolateCount).toBe(1);
+    let peak = 1;
+    const watch = setInterval(() => (peak = Math.max(peak, wg!.liveIsolateCount)), 5);
+    try {
+      // 60 jobs of 40 ms: 2.4 s of work for one worker, the queue stays long enough to grow.
+      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => wg!.dispatch(new work.Sleep(40)).then(() => i)));
+      expect(results).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    } finally {
+      clearInterval(watch);
+    }
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(3);
+    await until(() => wg!.liveIsolateCount === 1, 15_000, 'shrink back to minWorkers');
+    const grown = wg.isolatesCount;
+    expect(grown).toBe(peak); // one index per worker ever started, none reused
+    // A second burst grows again with new indices.
+    await Promise.all(Array.from({ length: 60 }, () => wg!.dispatch(new work.Sleep(40))));
+    expect(wg.isolatesCount).toBeGreaterThan(grown);
+    expect(wg.stats().workers.every((w) => w.jobsFailed === 0)).toBe(true);
+  }, 60_000);
+
+  it('never retires a worker that holds a member, and the member keeps working', async () => {
+    wg = new lib.IsolateWorkgroup({ modules: [workUrl], autoscale: { minWorkers: 1, maxWorkers: 2, idleTimeoutMs: 100, intervalMs: 10 } });
+    await wg.launch();
+    await Promise.all(Array.from({ length: 40 }, () => wg!.dispatch(new work.Sleep(30))));
+    await until(() => wg!.liveIsolateCount === 1, 15_000, 'shrink to one worker');
+    const survivor = wg.stats().workers[0]!.isolateIndex;
+    // Grow again, then put a member on the newest worker.
+    const burst = Promise.all(Array.from({ length: 40 }, () => wg!.dispatch(new work.Sleep(30))));
+    await until(() => wg!.liveIsolateCount === 2, 15_000, 'grow to two workers');
+    const newest = wg.isolatesCount - 1;
+    const proxy = await wg.addInstance(new work.Counter(), { isolate: newest });
+    await burst;
+    // Idle long past idleTimeoutMs: the member's worker stays; only the other may go (not below minWorkers).
+    await new Promise((r) => setTimeout(r, 600));
+    // The idle worker without a member was retired (2 > minWorkers 1); the member's worker was not.
+    expect(wg.stats().workers.map((w) => w.isolateIndex)).toEqual([newest]);
+    expect(newest).toBeGreaterThan(survivor);
+    expect(proxy.workerIndex).toBe(newest);
+    await expect(proxy.invoke(new work.Increment(5))).resolves.toBe(5);
+  }, 60_000);
+
+  it('without autoscale the size never changes by itself', async () => {
+    wg = new lib.IsolateWorkgroup(2, { modules: [workUrl] });
+    await wg.launch();
+    await Promise.all(Array.from({ length: 30 }, () => wg!.dispatch(new work.Sleep(10))));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(wg.liveIsolateCount).toBe(2);
+    expect(wg.isolatesCount).toBe(2);
+  });
+});
