@@ -32,7 +32,7 @@ describe('default worker count', () => {
   it('new IsolateWorkgroup() and (undefined, config) are valid; two configs are refused', () => {
     expect(() => new lib.IsolateWorkgroup()).not.toThrow();
     expect(() => new lib.IsolateWorkgroup(undefined, { maxQueue: 5 })).not.toThrow();
-    expect(() => new lib.IsolateWorkgroup({}, {} as never)).toThrow('got two configs');
+    expect(() => new lib.IsolateWorkgroup({} as never, {} as never)).toThrow('got two configs');
   });
 });
 
