@@ -13,6 +13,7 @@ import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArr
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
 import { Autoscaler, resolveAutoscale } from './autoscale.js';
+import { RunFunction, type RunnableFunction } from './run-function.js';
 import { disposable, releaseView } from '../shared/arena-views.js';
 import { ADD_INSTANCE_OPTIONS, ADD_ISOLATE_OPTIONS, SHUTDOWN_OPTIONS, badIndex, checkBoolean, checkDispatchOptions, checkFunction, checkInvokeOptions, checkOptionsObject, describeGiven } from './validate.js';
 
@@ -106,6 +107,7 @@ export class IsolateWorkgroup {
   #resolveReady!: () => void;
   #rejectReady!: (e: unknown) => void;
   #launching: Promise<void> | undefined;
+  #launched = false;
   readonly #autoscaler: Autoscaler | undefined;
 
   /**
@@ -147,6 +149,7 @@ export class IsolateWorkgroup {
     if (this.#launching) return Promise.reject(new WorkgroupException('launch() was already called on this workgroup'));
     const p = this.#core.launch().then(
       () => {
+        this.#launched = true;
         this.#health.start();
         this.#autoscaler?.start();
         this.#resolveReady();
@@ -196,6 +199,44 @@ export class IsolateWorkgroup {
         return this.#core.withStack(this.#health.probeThen(isolate, () => this.#core.dispatch(job, options, site))) as Promise<JobResult<J>>;
       }
       return this.#core.withStack(this.#core.dispatch(job, options, this.#core.captureSite())) as Promise<JobResult<J>>;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Runs an exported function of a work module on a worker and resolves with what it returns (typed from
+   * its signature: `await wg.run(add, 1, 2)` is a number). Inside the function `this` is the running
+   * job (`this.report(v)`, `this.signal`, `this.allocate(...)`). The function is found like a class: its
+   * module is listed in `modules` (or is the program's own entry module). Options: `runWith`.
+   */
+  run<F extends RunnableFunction>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> {
+    return this.runWith(fn, args);
+  }
+
+  /** `run()` with the options of `dispatch()`: `wg.runWith(sum, [data], { onProgress, timeout, signal })`. */
+  runWith<F extends RunnableFunction>(fn: F, args: Parameters<F>, options?: number | WorkgroupDispatchOptions): Promise<Awaited<ReturnType<F>>> {
+    try {
+      if (typeof fn !== 'function') {
+        throw new TypeError(`expected the first argument of run() to be a function exported from a work module, got ${describeGiven(fn)}`);
+      }
+      if (!Array.isArray(args)) throw new TypeError(`expected the arguments of runWith() to be an array, got ${describeGiven(args)}`);
+      this.#dispatchOptions('runWith()', options);
+      const refused = this.#core.checkAccepting();
+      if (refused) return Promise.reject(refused);
+      const id = this.#core.codec.registry.idOf(fn);
+      if (id === undefined) {
+        // Main imports the work modules while launch() runs: wait for it, then look again.
+        if (!this.#launched && this.#launching) return this.#launching.then(() => this.runWith(fn, args, options));
+        const name = fn.name || 'an anonymous function';
+        return Promise.reject(
+          new WorkgroupException(
+            `run(): ${name} is not known to the workgroup: export it from a work module and list that module in \`modules\` ` +
+              `(new IsolateWorkgroup({ modules: [new URL('./work.js', import.meta.url)] }))`,
+          ),
+        );
+      }
+      return this.dispatch(new RunFunction(id, args), options) as Promise<Awaited<ReturnType<F>>>;
     } catch (e) {
       return Promise.reject(e);
     }

@@ -15,6 +15,7 @@ import { ClassUnavailableError, DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
 import { ClassRegistry, deferredMessage, splitClassId } from '../shared/class-registry.js';
 import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
+import { LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES } from '../api/run-function.js';
 
 export const ARENA_BUFFER_ID = 0;
 
@@ -50,6 +51,7 @@ export class MainCodec {
     this.#table = new ClassTableWriter(pool);
     // The library's error classes cross threads as themselves (both sides import the same errors module).
     this.registry.registerModule(LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES);
+    this.registry.registerModule(LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES); // wg.run(fn)'s job
     this.#bufferIds.set(arena.sab, ARENA_BUFFER_ID);
     this.#buffers.set(ARENA_BUFFER_ID, arena.sab);
     const oob = new OutOfBand(arena);

@@ -100,7 +100,7 @@ export class ClassRegistry {
 
   /** A class of a deferred module, named by its constructor's name (see defer()). */
   #provisionalId(ctor: Function): string | undefined {
-    if (!ctor.name || typeof ctor.prototype !== 'object' || Function.prototype.toString.call(ctor).includes('[native code]')) return undefined;
+    if (!ctor.name || Function.prototype.toString.call(ctor).includes('[native code]')) return undefined;
     const declared = (ctor as { module?: unknown }).module;
     const declaredUrl = declared instanceof URL ? declared.href : declared;
     let url: string | undefined;

@@ -13,6 +13,7 @@ import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableReader } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
 import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
+import { LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES } from '../api/run-function.js';
 import { REC_SPILL } from '../ring/protocol.js';
 import type { SpscProducer } from '../ring/spsc.js';
 import type { Arena } from '../memory/arena.js';
@@ -38,6 +39,7 @@ export class WorkerCodec {
     this.#table = new ClassTableReader(pool);
     // The library's error classes cross threads as themselves (both sides import the same errors module).
     this.registry.registerModule(LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES);
+    this.registry.registerModule(LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES); // wg.run(fn)'s job
     this.#awaitBuffer = awaitBuffer;
     this.addBuffer(ARENA_BUFFER_ID, arena.sab);
     const oob = new OutOfBand(arena);

@@ -1,7 +1,7 @@
 // Type tests of the call surface: invoke() accepts only the commands the member's handle() takes (no
 // `unknown` overload), and call options are checked as object literals (a typo does not compile).
 import { expectTypeOf } from 'vitest';
-import { IsolateWorkgroup, WorkerCommand, WorkgroupJob, WorkgroupMember, type MemberProxy } from '../../src/index.js';
+import { IsolateWorkgroup, WorkerCommand, WorkgroupJob, WorkgroupMember, type MemberProxy, type RunContext } from '../../src/index.js';
 
 class Get extends WorkerCommand<string> {}
 class Put extends WorkerCommand<void> {
@@ -55,3 +55,18 @@ void wg.dispatch(new Job(), { tiemout: 5 });
 void wg.dispatch(new Job(), { onProgress: 5 });
 // @ts-expect-error -- unknown addInstance option
 void wg.addInstance(new Store(), { onNotfy: () => 1 });
+
+// run(fn, ...args): typed from the function's signature.
+declare function add(a: number, b: number): number;
+declare function fetchStatus(this: RunContext, url: string): Promise<{ ok: boolean }>;
+expectTypeOf(wg.run(add, 1, 2)).toEqualTypeOf<Promise<number>>();
+expectTypeOf(wg.run(fetchStatus, 'https://example.org')).toEqualTypeOf<Promise<{ ok: boolean }>>();
+expectTypeOf(wg.runWith(add, [1, 2], { timeout: 5, onProgress: () => {} })).toEqualTypeOf<Promise<number>>();
+// @ts-expect-error -- an argument of the wrong type
+void wg.run(add, 1, '2');
+// @ts-expect-error -- a missing argument
+void wg.run(add, 1);
+// @ts-expect-error -- runWith takes the arguments as an array
+void wg.runWith(add, 1, 2);
+// @ts-expect-error -- not a function
+void wg.run(new Job());
