@@ -64,8 +64,8 @@ describe('run(fn, ...args)', () => {
     await expect(wg.run(fns.notExportedRef.notExported)).rejects.toThrow(
       'run(): notExported is not known to the workgroup: export it from a work module and list that module in `modules`',
     );
-    await expect(wg.run((() => 1) as never)).rejects.toBeInstanceOf(lib.WorkgroupException);
-    await expect(wg.run(42 as never)).rejects.toThrow('expected the first argument of run() to be a function exported from a work module, got 42');
+    await expect(wg.run(() => 1)).rejects.toBeInstanceOf(lib.WorkgroupException);
+    await expect(wg.run(42 as unknown as () => number)).rejects.toThrow('expected the first argument of run() to be a function exported from a work module, got 42');
     await expect(wg.runWith(fns.add, 1 as never)).rejects.toThrow('expected the arguments of runWith() to be an array, got 1');
     await expect(wg.runWith(fns.add, [1, 2], { tiemout: 1 } as never)).rejects.toThrow('unknown option `tiemout` of runWith(): did you mean `timeout`?');
     await expect(wg.runWith(fns.add, [1, 2], -1)).rejects.toThrow('Invalid isolate index -1.');
