@@ -11,6 +11,7 @@ describe('one-file programs (plain node, child process)', () => {
     expect(r.stdout.split('\n')).toEqual([
       'launched',
       'result true 8 4',
+      'run 15',
       `many ${Array.from({ length: 50 }, (_, i) => 2 * i).reduce((a, b) => a + b, 0)}`,
       // The entry module cannot be imported by main while it runs: its error class arrives as an Error
       // that keeps its name, message and fields.
