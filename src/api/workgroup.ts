@@ -56,7 +56,8 @@ export interface ShutdownOptions {
 /** A handle on a member living in a worker. */
 export class MemberProxy<M extends WorkgroupMember = WorkgroupMember> {
   readonly memberId: number;
-  readonly workerIndex: number;
+  /** Index of the worker holding the member (members never move). */
+  readonly isolateIndex: number;
   readonly #core: WorkgroupCore;
   /** Type-level only. */
   declare readonly __member?: M;
@@ -65,8 +66,13 @@ export class MemberProxy<M extends WorkgroupMember = WorkgroupMember> {
   constructor(core: WorkgroupCore, record: MemberRecord) {
     this.#core = core;
     this.memberId = record.id;
-    this.workerIndex = record.worker.index;
+    this.isolateIndex = record.worker.index;
     markUnsendable(this, 'a MemberProxy (send its memberId instead)');
+  }
+
+  /** @deprecated The same as `isolateIndex` (the name used everywhere else); kept as an alias. */
+  get workerIndex(): number {
+    return this.isolateIndex;
   }
 
   /**
@@ -313,6 +319,11 @@ export class IsolateWorkgroup {
     return this.#health.isHealthy(index);
   }
 
+  /**
+   * Health per worker, keyed by worker index: a `ReadonlyMap` (a snapshot), so `Object.keys()` on it gives
+   * `[]`. Iterate it (`for (const [i, h] of wg.healthStatus)`), or take a plain object with
+   * `Object.fromEntries(wg.healthStatus)` (e.g. for JSON).
+   */
   get healthStatus(): ReadonlyMap<number, WorkgroupHealthInfo> {
     return this.#health.status();
   }
@@ -346,6 +357,12 @@ export class IsolateWorkgroup {
 
   // ------------------------------------------------------------------ errors
 
+  /**
+   * Routes errors by origin (`initialization`, `job`, `instance`, `communication`, `unknown`). Each error
+   * goes to one handler: the handler of its own type when one is set, else the `all` handler (`all` is a
+   * fallback, not an extra listener). A handler runs in addition to the promise rejecting; one that throws
+   * does not break the workgroup.
+   */
   setErrorHandler(type: IsolateErrorType, handler: IsolateErrorHandler): void {
     this.#core.errors.set(type, handler);
   }
@@ -376,7 +393,7 @@ export class IsolateWorkgroup {
     return this.#core.memberCount;
   }
 
-  /** Queued + running jobs + pending invokes. */
+  /** Queued + running jobs + pending invokes, and jobs still waiting for the import of their class's module. */
   get pendingCount(): number {
     return this.#core.pendingCount;
   }

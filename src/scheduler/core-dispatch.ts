@@ -19,6 +19,14 @@ import { WorkgroupCoreBase } from './core-base.js';
 export abstract class WorkgroupCoreDispatch extends WorkgroupCoreBase {
   // ------------------------------------------------------------------ dispatch
 
+  /** Jobs dispatched that wait for the import of a module before they can be encoded. */
+  protected _loadingJobs = 0;
+
+  /** Queued + running jobs + pending invokes, and jobs waiting for their module. */
+  override get pendingCount(): number {
+    return super.pendingCount + this._loadingJobs;
+  }
+
   /** Checks the state for a new job or call; returns the error to reject with, if any. */
   checkAccepting(): Error | undefined {
     if (this.state === 'disposed') return new WorkgroupInactiveException('the workgroup was shut down: it accepts no new work');
@@ -42,8 +50,21 @@ export abstract class WorkgroupCoreDispatch extends WorkgroupCoreBase {
     const refused = this.checkAccepting();
     if (refused) return Promise.reject(refused);
     const waitFor = this._modulesReady ?? this._classesToLoad(job);
-    // The timeout and signal hold while the job waits for a module too (counted from this call).
-    if (waitFor) return waitWithin(waitFor, options, 'dispatch', 'job').then((o) => this._dispatchNow(job, o, site, true));
+    // The timeout and signal hold while the job waits for a module too (counted from this call), and the
+    // job counts as pending meanwhile.
+    if (waitFor) {
+      this._loadingJobs++;
+      return waitWithin(waitFor, options, 'dispatch', 'job').then(
+        (o) => {
+          this._loadingJobs--;
+          return this._dispatchNow(job, o, site, true);
+        },
+        (e: unknown) => {
+          this._loadingJobs--;
+          throw e;
+        },
+      );
+    }
     return this._dispatchNow(job, options, site, false);
   }
 

@@ -90,7 +90,7 @@ describe('autoscale option', () => {
     // The idle worker without a member was retired (2 > minWorkers 1); the member's worker was not.
     expect(wg.stats().workers.map((w) => w.isolateIndex)).toEqual([newest]);
     expect(newest).toBeGreaterThan(survivor);
-    expect(proxy.workerIndex).toBe(newest);
+    expect(proxy.isolateIndex).toBe(newest);
     await expect(proxy.invoke(new work.Increment(5))).resolves.toBe(5);
   }, 60_000);
 

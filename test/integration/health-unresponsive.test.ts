@@ -48,7 +48,7 @@ describe('an unresponsive worker', () => {
     expect(wg.isolatesCount).toBe(3);
     expect([...wg.healthStatus.keys()]).toEqual([0, 2]);
     const proxy = await wg.addInstance(new faults.Accumulator());
-    expect(proxy.workerIndex).not.toBe(1);
+    expect(proxy.isolateIndex).not.toBe(1);
     await expect(wg.dispatch(new faults.Identity(), 2)).resolves.toMatchObject({ index: 2 });
   });
 
@@ -83,7 +83,7 @@ describe('an unresponsive worker', () => {
     expect([runs[0], runs[1]]).toEqual([0, 0]); // refused before they were sent
     // Placement would pick worker 1 (fewest members); its failed probe moves the member to worker 0.
     const placed = await wg.addInstance(new faults.Accumulator());
-    expect(placed.workerIndex).toBe(0);
+    expect(placed.isolateIndex).toBe(0);
     // A stale but healthy worker answers its probe and gets the job.
     await new Promise((r) => setTimeout(r, 250));
     await expect(wg.dispatch(new faults.Counted(runs, 0, 5), 0)).resolves.toBe(11);

@@ -29,10 +29,10 @@ describe('one-file programs (plain node, child process)', () => {
     expect(r.code).toBe(0);
   }, 70_000);
 
-  it("a dispatch timeout and an abort fire while main waits for the import of the job's module", async () => {
+  it("a dispatch timeout and an abort fire while main waits for the import of the job's module (counted in pendingCount)", async () => {
     const r = await runNode(['test/fixtures/timeout-while-loading.mjs'], 15_000);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('timeout true 200 true\naborted true\npending 0\n');
+    expect(r.stdout).toBe('pending while loading 1\ntimeout true 200 true\naborted true\npending 0\n');
     expect(r.code).toBe(0);
   }, 20_000);
 });
