@@ -1,5 +1,5 @@
 /**
- * Wait strategies (design-notes §4, R.6): bounded adaptive spinning, then parking.
+ * Wait strategies (docs/architecture.md, "Wake protocol"): bounded adaptive spinning, then parking.
  *
  * - Workers park with `Atomics.wait` (blocking, cheapest) when nothing asynchronous is pending in them,
  *   and with `Atomics.waitAsync` (back to their event loop) when it is.
@@ -60,7 +60,7 @@ export class SpinBudget {
 /**
  * Limits how many idle workers spin at once (a shared counter in the pool region). With more spinners
  * than spare cores, spinning threads take the CPU from the very threads they wait for — the main thread
- * and the worker running a job (design-notes §4.1, "cap spinning when workers >= cores"). A worker that
+ * and the worker running a job (measured: cap spinning when workers >= cores). A worker that
  * may not spin parks at once; main's wake-up reaches it.
  */
 export class SpinGate {

@@ -1,5 +1,5 @@
 /**
- * The main thread's view of a platform (design-notes R.10). One implementation per platform:
+ * The main thread's view of a platform. One implementation per platform:
  * `src/workers/node-platform.ts` (worker_threads) and `src/workers/browser-platform.ts` (Web Workers).
  */
 import type { ControlToMain, ControlToWorker, WorkerInit } from '../ring/protocol.js';
