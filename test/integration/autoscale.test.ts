@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lib, work, workUrl } from './helpers.js';
+import { runNode } from './run-node.js';
 
 let wg: InstanceType<typeof lib.IsolateWorkgroup> | undefined;
 afterEach(async () => {
@@ -102,4 +103,15 @@ describe('autoscale option', () => {
     expect(wg.liveIsolateCount).toBe(2);
     expect(wg.isolatesCount).toBe(2);
   });
+});
+
+describe('autoscale and process lifetime (plain node, child process)', () => {
+  it('a script with an autoscaling workgroup exits 0 by itself, with and without shutdown()', async () => {
+    for (const args of [[], ['no-shutdown']]) {
+      const r = await runNode(['test/fixtures/autoscale-exit.mjs', ...args], 30_000);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^results 40 workers ever [12]\nend of script\n$/);
+      expect(r.code).toBe(0);
+    }
+  }, 70_000);
 });
