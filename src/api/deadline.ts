@@ -1,6 +1,7 @@
 /**
  * A call's `timeout` and `signal` hold from the moment it is made, also while the call waits before it is
- * sent (for the import of a class's module on the main thread): `waitWithin` bounds such a wait by the
+ * sent (for the import of a class's module on the main thread, or a health probe before a pinned
+ * dispatch with `checkBeforeDispatching`): `waitWithin` bounds such a wait by the
  * same timeout and signal. (The call then gets its whole timeout again once sent, so that a timeout error
  * always reports the `timeoutMs` the caller gave: a call can take at most twice its timeout to time out.)
  */
@@ -35,7 +36,7 @@ export function waitWithin<O extends Deadline>(wait: Promise<unknown>, options: 
     if (timeout !== undefined) {
       timer = setTimeout(() => {
         done();
-        reject(new WorkgroupTimeoutException(operation, timeout, `the ${what} was still waiting to be sent (for the main thread's import of its class's module)`));
+        reject(new WorkgroupTimeoutException(operation, timeout, `the ${what} was still waiting to be sent (for the import of its class's module, or a health probe of its worker)`));
       }, timeout);
     }
     wait.then(

@@ -13,6 +13,7 @@ import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArr
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
 import { Autoscaler, resolveAutoscale } from './autoscale.js';
+import { waitWithin } from './deadline.js';
 import { RunFunction, type RunnableFunction } from './run-function.js';
 import { disposable, releaseView } from '../shared/arena-views.js';
 import { ADD_INSTANCE_OPTIONS, ADD_ISOLATE_OPTIONS, SHUTDOWN_OPTIONS, badIndex, checkBoolean, checkDispatchOptions, checkFunction, checkInvokeOptions, checkOptionsObject, describeGiven } from './validate.js';
@@ -202,7 +203,10 @@ export class IsolateWorkgroup {
       const isolate = options?.isolate;
       if (isolate !== undefined && this.#health.shouldProbeBeforeDispatch(isolate)) {
         const site = this.#core.captureSite();
-        return this.#core.withStack(this.#health.probeThen(isolate, () => this.#core.dispatch(job, options, site))) as Promise<JobResult<J>>;
+        // The timeout and signal hold during the probe too.
+        const probed = this.#health.probeThen(isolate, () => Promise.resolve());
+        const sent = waitWithin(probed, options, 'dispatch', 'job').then((o) => this.#core.dispatch(job, o, site));
+        return this.#core.withStack(sent) as Promise<JobResult<J>>;
       }
       return this.#core.withStack(this.#core.dispatch(job, options, this.#core.captureSite())) as Promise<JobResult<J>>;
     } catch (e) {

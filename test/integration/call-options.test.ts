@@ -69,7 +69,7 @@ describe('call options are validated like the config', () => {
     await expect(wg.dispatch(job, { onProgress: 5 as never })).rejects.toThrow('expected `onProgress` of dispatch() to be a function, got 5');
     await expect(wg.dispatch(job, { timeout: -1 })).rejects.toThrow(RangeError);
     await expect(wg.dispatch(job, { timeout: '10' as never })).rejects.toThrow('expected `timeout` of dispatch() to be a number of milliseconds in 0..2147483647, got "10"');
-    await expect(wg.dispatch(job, { transfer: new ArrayBuffer(8) as never })).rejects.toThrow('expected `transfer` of dispatch() to be an array of ArrayBuffers, got a ArrayBuffer');
+    await expect(wg.dispatch(job, { transfer: new ArrayBuffer(8) as never })).rejects.toThrow('expected `transfer` of dispatch() to be an array of ArrayBuffers, got an ArrayBuffer');
     await expect(wg.dispatch(job, null as never)).rejects.toThrow('expected the second argument of dispatch() to be a worker index or an options object, got null');
     expect(wg.pendingCount).toBe(0);
     await expect(wg.dispatch(job, { signal: new AbortController().signal, timeout: 5000, onProgress: () => {} })).resolves.toBe(2);
