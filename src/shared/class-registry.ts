@@ -74,14 +74,16 @@ export class ClassRegistry {
   /**
    * Main thread only: `url` is the program's entry module, which may still be running its top-level code
    * (a one-file program: job classes and main code in one module). Importing it from there would wait for
-   * itself (Node then exits with code 13), so this thread never waits for it: it is imported in the
-   * background (registered if that ever finishes), and until then a class of it is known by the name of
-   * its constructor (`<url>#<name>`, assigned on first send); the worker looks that name up among the
-   * module's exports (export name first, then the function's own name, see findByName()).
+   * itself (Node then exits with code 13), so this thread never waits for it. When it is `listed` in
+   * `modules` it is imported in the background (registered if that ever finishes: the entry's evaluation
+   * has ended); until then — and always for a class that names it with `static module` — a class of it is
+   * known by the name of its constructor (`<url>#<name>`, assigned on first send), which the worker looks
+   * up among the module's exports (export name first, then the function's own name, see findByName()).
    */
   defer(url: string, listed: boolean): void {
     if (this.#loaded.has(url) || this.#deferred.has(url)) return;
     this.#deferred.set(url, listed);
+    if (!listed) return; // nothing asked main to import the entry: leave it alone
     this.#importer(url).then(
       (ns) => this.registerModule(url, ns),
       () => {}, // the workers report a module that cannot be imported
