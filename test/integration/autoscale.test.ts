@@ -95,6 +95,18 @@ describe('autoscale option', () => {
     await expect(proxy.invoke(new work.Increment(5))).resolves.toBe(5);
   }, 60_000);
 
+  it('with minWorkers 0 it scales to zero when idle and back up when work arrives', async () => {
+    wg = new lib.IsolateWorkgroup({ modules: [workUrl], autoscale: { minWorkers: 0, maxWorkers: 1, idleTimeoutMs: 50, intervalMs: 10 } });
+    expect(wg.isolatesCount).toBe(0);
+    await wg.launch();
+    expect(wg.liveIsolateCount).toBe(0);
+    await expect(wg.dispatch(new work.Add(1, 2))).resolves.toBe(3); // a worker is started for it
+    expect(wg.isolatesCount).toBe(1);
+    await until(() => wg!.liveIsolateCount === 0, 15_000, 'retire the only worker');
+    await expect(wg.dispatch(new work.Add(2, 2))).resolves.toBe(4);
+    expect(wg.isolatesCount).toBe(2); // a new worker, a new index
+  }, 60_000);
+
   it('without autoscale the size never changes by itself', async () => {
     wg = new lib.IsolateWorkgroup(2, { modules: [workUrl] });
     await wg.launch();
