@@ -10,8 +10,8 @@
  * - members are never moved, and a worker holding a member is never retired.
  *
  * One sampling timer (unref'd: it never keeps a process alive) reads the queue depth and the per-worker
- * counters from shared memory (`stats()`): no message, no round trip. At most one worker is started or
- * retired at a time (workers start one after another anyway).
+ * counters from shared memory (`stats()`): no message, no round trip. At most one worker is being
+ * started and one retired at a time; a retirement in progress never delays growth.
  */
 import { CMD_STOP } from '../ring/layout.js';
 import type { WorkgroupCore } from '../scheduler/core.js';
@@ -82,7 +82,10 @@ export class Autoscaler {
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Per worker index: when it was last seen doing anything, and its finished-job count then. */
   readonly #seen = new Map<number, { at: number; finished: number }>();
-  #busy: Promise<unknown> | undefined;
+  /** A worker being started; growth waits for it (workers start one after another anyway). */
+  #adding: Promise<unknown> | undefined;
+  /** A worker asked to stop and not exited yet; retiring waits for it, growth does not. */
+  #retiring: Promise<unknown> | undefined;
 
   constructor(core: WorkgroupCore, policy: ResolvedAutoscale, add: () => Promise<number>) {
     this.#core = core;
@@ -105,7 +108,7 @@ export class Autoscaler {
   #tick(): void {
     const core = this.#core;
     if (core.state !== 'active') return this.stop();
-    if (this.#busy) return; // one start or retirement at a time
+    if (this.#adding) return; // one start at a time
     const now = Date.now();
     const stats = readStats(core);
     const p = this.#policy;
@@ -119,12 +122,12 @@ export class Autoscaler {
     }
     // Grow: more jobs wait than the live workers hold.
     if (liveCount < p.maxWorkers && stats.queued > p.queuedPerWorker * liveCount) {
-      this.#busy = this.#add()
+      this.#adding = this.#add()
         .catch(() => {}) // a worker that failed to start was rolled back (the error reached addIsolate's caller: us)
-        .finally(() => (this.#busy = undefined));
+        .finally(() => (this.#adding = undefined));
       return;
     }
-    if (liveCount <= p.minWorkers || stats.queued > 0) return;
+    if (this.#retiring || liveCount <= p.minWorkers || stats.queued > 0) return;
     // Retire the worker idle longest (ties: the highest index), once it has been idle idleTimeoutMs.
     let pick: { index: number; at: number } | undefined;
     for (const w of live) {
@@ -136,7 +139,7 @@ export class Autoscaler {
     const ws = core.worker(pick.index);
     if (ws && this.#retireIdle(ws)) {
       this.#seen.delete(pick.index);
-      this.#busy = ws.exitedPromise.finally(() => (this.#busy = undefined));
+      this.#retiring = ws.exitedPromise.finally(() => (this.#retiring = undefined));
     }
   }
 

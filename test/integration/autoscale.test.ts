@@ -95,6 +95,26 @@ describe('autoscale option', () => {
     await expect(proxy.invoke(new work.Increment(5))).resolves.toBe(5);
   }, 60_000);
 
+  it('loses no job while workers are retired as fast as the policy can (idleTimeoutMs 0, seeded bursts)', async () => {
+    wg = new lib.IsolateWorkgroup({ modules: [workUrl], autoscale: { minWorkers: 0, maxWorkers: 2, idleTimeoutMs: 0, intervalMs: 1 } });
+    await wg.launch();
+    let seed = 12;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    let n = 0;
+    for (let round = 0; round < 30; round++) {
+      const size = 1 + Math.floor(rand() * 12);
+      const base = n;
+      const got = await Promise.all(Array.from({ length: size }, (_, i) => wg!.dispatch(new work.Add(base + i, 1))));
+      expect(got).toEqual(Array.from({ length: size }, (_, i) => base + i + 1));
+      n += size;
+      // Mostly short gaps (jobs race a retirement); every 5th round waits until every worker is gone.
+      if (round % 5 === 4) await until(() => wg!.liveIsolateCount === 0, 15_000, 'retire every worker');
+      else await new Promise((r) => setTimeout(r, Math.floor(rand() * 15)));
+    }
+    expect(wg.isolatesCount).toBeGreaterThanOrEqual(6); // workers came and went, and every job answered
+    expect(wg.stats().workers.every((w) => w.jobsFailed === 0)).toBe(true);
+  }, 60_000);
+
   it('with minWorkers 0 it scales to zero when idle and back up when work arrives', async () => {
     wg = new lib.IsolateWorkgroup({ modules: [workUrl], autoscale: { minWorkers: 0, maxWorkers: 1, idleTimeoutMs: 50, intervalMs: 10 } });
     expect(wg.isolatesCount).toBe(0);
