@@ -12,7 +12,7 @@ export type { CommandResult, InvokeResult, JobResult, MemberCommand, SharedTyped
 export { WorkgroupHealthConfig } from './api/config.js';
 export type { StartupPolicy, WorkgroupConfig, WorkgroupHealthConfigInit, WorkgroupLogger } from './api/config.js';
 export type { WorkgroupAutoscaleConfig } from './api/autoscale.js';
-export type { RunContext, RunnableFunction } from './api/run-function.js';
+export type { RunContext, RunnableFunction } from './shared/run-function.js';
 export type { WorkgroupHealthInfo } from './api/health.js';
 export type { LatencySummary, SharedMemoryStats, WorkerStats, WorkgroupStats } from './api/stats.js';
 export { IsolateErrorType } from './api/error-types.js';

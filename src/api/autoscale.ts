@@ -13,9 +13,7 @@
  * counters from shared memory (`stats()`): no message, no round trip. At most one worker is being
  * started and one retired at a time; a retirement in progress never delays growth.
  */
-import { CMD_STOP } from '../ring/layout.js';
 import type { WorkgroupCore } from '../scheduler/core.js';
-import type { WorkerSlot } from '../scheduler/worker-slot.js';
 import { readStats } from './stats.js';
 import { checkOptionsObject, describeGiven } from './validate.js';
 
@@ -137,21 +135,9 @@ export class Autoscaler {
     }
     if (!pick) return;
     const ws = core.worker(pick.index);
-    if (ws && this.#retireIdle(ws)) {
+    if (ws && core.retireIdle(ws)) {
       this.#seen.delete(pick.index);
       this.#retiring = ws.exitedPromise.finally(() => (this.#retiring = undefined));
     }
-  }
-
-  /**
-   * Stops an idle worker cooperatively: no new work reaches it (it is no longer live: no member, no pinned
-   * job is placed on it), and its stop command keeps it from claiming more from the shared queue. A job it
-   * claimed in the same instant is finished and delivered before it exits; nothing is terminated.
-   */
-  #retireIdle(ws: WorkerSlot): boolean {
-    if (ws.state !== 'ready' || ws.members.size > 0 || ws.setupsInFlight > 0 || ws.isBusy()) return false;
-    ws.state = 'stopping';
-    ws.command(CMD_STOP);
-    return true;
   }
 }

@@ -3,18 +3,12 @@
  * with one template: "expected `option` to be ..., got ...".
  */
 
+import type { ResolvedConfig, StartupPolicy, WorkgroupHealthConfigInit, WorkgroupLogger } from '../shared/config-types.js';
 import type { WorkgroupAutoscaleConfig } from './autoscale.js';
 import { unknownOption } from './validate.js';
 
-export type StartupPolicy = 'concurrent' | 'sequential';
+export type { ResolvedConfig, StartupPolicy, WorkgroupHealthConfigInit, WorkgroupLogger };
 
-export interface WorkgroupHealthConfigInit {
-  readonly enabled: boolean;
-  readonly pingTimeoutMs: number;
-  readonly stalenessThresholdMs: number;
-  readonly maxConsecutiveFailures: number;
-  readonly checkBeforeDispatching: boolean;
-}
 
 /** Health probing. Use a preset or give the five fields. */
 export class WorkgroupHealthConfig implements WorkgroupHealthConfigInit {
@@ -71,12 +65,6 @@ const DEFAULT_HEALTH: WorkgroupHealthConfigInit = {
   checkBeforeDispatching: false,
 };
 
-export interface WorkgroupLogger {
-  debug?(message: string, ...rest: unknown[]): void;
-  info?(message: string, ...rest: unknown[]): void;
-  warn?(message: string, ...rest: unknown[]): void;
-  error?(message: string, ...rest: unknown[]): void;
-}
 
 /** Options of `new IsolateWorkgroup(n, config)`; every field is optional. */
 export interface WorkgroupConfig {
@@ -148,33 +136,6 @@ export interface WorkgroupConfig {
   readonly autoscale?: boolean | WorkgroupAutoscaleConfig;
 }
 
-export interface ResolvedConfig {
-  readonly modules: readonly string[];
-  readonly health: WorkgroupHealthConfig;
-  readonly startupPolicy: StartupPolicy;
-  readonly labelBuilder: (index: number) => string;
-  readonly maxQueue: number;
-  readonly concurrency: number;
-  readonly queueCapacity: number;
-  readonly directRingBytes: number;
-  readonly resultRingBytes: number;
-  readonly arenaInitialBytes: number;
-  readonly arenaMaxBytes: number;
-  readonly spinIterations: number;
-  readonly parkTimeoutMs: number;
-  readonly progress: 'coalesce' | 'all';
-  readonly respawn: boolean;
-  readonly cancelGraceMs: number;
-  readonly logger: WorkgroupLogger;
-  readonly workerOptions: Readonly<Record<string, unknown>> | undefined;
-  readonly maxWorkers: number;
-  /** 'await': main-side stack from the caller's await chain, taken on failure; 'eager': captured at every call; 'off'. */
-  readonly captureMainStack: 'await' | 'eager' | 'off';
-  readonly mainSpinMicros: number;
-  readonly maxSpinningWorkers: number;
-  /** The program's entry module (never imported and waited for by main: see ClassRegistry.defer()). */
-  readonly entryModule: string | undefined;
-}
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);

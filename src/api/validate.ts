@@ -8,7 +8,7 @@
  * `addInstance(m, { isolate: i })`, `kill(i)`): an integer >= 0. `-1` is refused, not read as "any
  * worker": an `indexOf` miss must not route work anywhere silently; omit the index for any worker.
  */
-import { describeValue } from '../scheduler/core-shared.js';
+import { describeValue } from '../scheduler/types.js';
 import { WorkgroupException } from './errors.js';
 
 /** What a value is, for messages: `"0"` (a string), `1n`, `null`, `an object`, `a function`. */

@@ -5,7 +5,7 @@
 import { WorkgroupCore, describeValue, type DispatchOptions, type MemberRecord, type WorkgroupState } from '../scheduler/core.js';
 import type { IsolateErrorHandler, IsolateErrorType } from '../scheduler/error-router.js';
 import { markUnsendable } from '../scheduler/main-codec.js';
-import type { Platform } from '../scheduler/platform.js';
+import type { Platform } from '../shared/platform.js';
 import { isImportingWorkModules } from '../shared/worker-flag.js';
 import { resolveConfig, validateWorkerCount, type WorkgroupConfig } from './config.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberNotFoundException } from './errors.js';
@@ -13,8 +13,8 @@ import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArr
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
 import { Autoscaler, resolveAutoscale } from './autoscale.js';
-import { waitWithin } from './deadline.js';
-import { RunFunction, type RunnableFunction } from './run-function.js';
+import { waitWithin } from '../shared/deadline.js';
+import { RunFunction, type RunnableFunction } from '../shared/run-function.js';
 import { disposable, releaseView } from '../shared/arena-views.js';
 import { ADD_INSTANCE_OPTIONS, ADD_ISOLATE_OPTIONS, SHUTDOWN_OPTIONS, badIndex, checkBoolean, checkDispatchOptions, checkFunction, checkInvokeOptions, checkOptionsObject, describeGiven } from './validate.js';
 

@@ -14,8 +14,8 @@ import { type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
 import { ClassUnavailableError, DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
 import { ClassRegistry, deferredMessage, splitClassId } from '../shared/class-registry.js';
-import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
-import { LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES } from '../api/run-function.js';
+import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
+import { LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES } from '../shared/run-function.js';
 
 export const ARENA_BUFFER_ID = 0;
 
@@ -66,6 +66,7 @@ export class MainCodec {
         return own;
       },
       bigBinary: (bytes, transfer) => oob.offer(bytes, transfer),
+      bigBinaryCheck: (handle) => oob.checkOf(handle),
       discardBigBinary: (handle) => oob.discard(handle),
       bigBinaryThreshold: BIG_BINARY_THRESHOLD,
       transfer: undefined,
@@ -73,7 +74,7 @@ export class MainCodec {
     this.decodeHooks = {
       classByRef: (ref) => this.#classByRef(ref),
       sharedBuffer: (id) => this.#bufferById(id),
-      bigBinary: (handle, byteLength) => oob.take(this.decodingSlot, handle, byteLength),
+      bigBinary: (handle, byteLength, check) => oob.take(this.decodingSlot, handle, byteLength, check),
     };
   }
 

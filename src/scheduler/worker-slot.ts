@@ -2,6 +2,10 @@
  * Main-thread state of one worker: its public index (never reused), its shared-memory slot (reused after
  * the worker is gone), its lane (the direct ring main writes, the result ring main reads), the handle of
  * its thread, and what it holds (pinned jobs, member calls, members).
+ *
+ * Its life: `state` (starting → ready → stopping → dead, or failed when its setup failed) and, once the
+ * workgroup decided to end it, one `intent` saying why (kill, replace, shutdown). A worker that dies with
+ * no intent crashed. Only the worker registry changes `state` and `intent`.
  */
 import {
   CB_CLAIM_INTENT,
@@ -15,6 +19,10 @@ import {
   CB_PROBE_SEQ,
   CB_RUNNING,
   CB_STATE,
+  CB_CANCEL,
+  CB_SKIP,
+  SKIP_WORDS,
+  POOL_SPINNER_MASK_I32,
   CMD_CONTROL,
   LANE_DIRECT_HEADER,
   LANE_RESULT_HEADER,
@@ -26,50 +34,46 @@ import {
   laneLayout,
 } from '../ring/layout.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
-import type { WorkerHandle } from './platform.js';
+import type { WorkerHandle } from '../shared/platform.js';
+import type { LaneWriter } from './lane-writer.js';
 
 export type SlotState = 'starting' | 'ready' | 'failed' | 'stopping' | 'dead';
 
-/** A record waiting for room in the direct ring (the ring was full). */
-export interface LaneBacklogItem {
-  readonly type: number;
-  readonly bytes: Uint8Array; // header words + encoded value
-}
+/** Why the workgroup ends a worker: `kill()`, a replacement (ignored cancel, failed probes), or shutdown. */
+export type ExitIntent = 'kill' | 'replace' | 'shutdown' | 'retire';
 
 export class WorkerSlot {
   readonly index: number;
   readonly slot: number;
   readonly label: string;
-  readonly lane: SharedArrayBuffer;
+  readonly laneBuffer: SharedArrayBuffer;
   readonly direct: SpscProducer;
   readonly results: SpscConsumer;
   readonly #i32: Int32Array;
   readonly #cb: number;
   handle: WorkerHandle | undefined;
+  /** The main → worker half of its lane (set by the registry when it spawns the worker). */
+  writer: LaneWriter | undefined;
   state: SlotState = 'starting';
   /** Ids of pinned jobs and member calls sent through this worker's lane and not settled yet. */
   readonly laneWork = new Set<number>();
   readonly members = new Set<number>();
   /** Members removed by destroyInstance() whose `dispose()` this worker has not answered yet. */
   readonly disposing = new Set<number>();
-  readonly backlog: LaneBacklogItem[] = [];
   /** Resolves the `ready` wait of launch/addIsolate. */
   readyWaiter: { resolve(): void; reject(e: unknown): void } | undefined;
-  /** Set when the worker's thread has exited. */
+  /** Set when the worker's thread has exited (after the exit script ran). */
   exited = false;
   readonly exitedPromise: Promise<void>;
   #markExited!: () => void;
-  /** kill() was called: its work is rejected as killed, no respawn, no communication error. */
-  killed = false;
-  /** Terminated by the workgroup to replace it (a job ignored its cancel, or it failed its health probes): respawn. */
-  replaceOnExit = false;
+  /** Why the workgroup ends it; undefined while it serves (a death without an intent is a crash). */
+  intent: ExitIntent | undefined;
   /** Why the workgroup terminated it (used in the rejections of the work it held). */
   exitReason: string | undefined;
   /** When it became ready (epoch ms); 0 while it never was. */
   readyAt = 0;
   /** Members whose `setup()` runs in this worker now (the worker may be inside it: busy, not hung). */
   setupsInFlight = 0;
-  refs = 0;
   /** Health bookkeeping (main-side). */
   lastKnownGood = Date.now();
   consecutiveFailures = 0;
@@ -78,15 +82,17 @@ export class WorkerSlot {
   probing: Promise<boolean> | undefined;
   /** Sum of the worker's liveness counters when main last looked (see `activity()`). */
   lastActivity = 0;
+  /** Cancels of lane work sent to this worker's skip words, round robin (see `skipLaneWork`). */
+  #nextSkip = 0;
 
   constructor(index: number, slot: number, label: string, pool: SharedArrayBuffer, directBytes: number, resultBytes: number) {
     this.index = index;
     this.slot = slot;
     this.label = label;
-    this.lane = createLaneRegion(directBytes, resultBytes);
+    this.laneBuffer = createLaneRegion(directBytes, resultBytes);
     const layout = laneLayout(directBytes, resultBytes);
-    this.direct = new SpscProducer(this.lane, LANE_DIRECT_HEADER, layout.directData, directBytes);
-    this.results = new SpscConsumer(this.lane, LANE_RESULT_HEADER, layout.resultData, resultBytes);
+    this.direct = new SpscProducer(this.laneBuffer, LANE_DIRECT_HEADER, layout.directData, directBytes);
+    this.results = new SpscConsumer(this.laneBuffer, LANE_RESULT_HEADER, layout.resultData, resultBytes);
     this.#i32 = new Int32Array(pool);
     this.#cb = controlBase(slot);
     this.exitedPromise = new Promise<void>((resolve) => {
@@ -101,6 +107,11 @@ export class WorkerSlot {
 
   get live(): boolean {
     return this.state === 'ready' || this.state === 'starting';
+  }
+
+  /** `kill()` ended it: its work is rejected as killed, no respawn, no communication error. */
+  get killed(): boolean {
+    return this.intent === 'kill';
   }
 
   /** Wakes the worker: bump its doorbell; notify only when it says it is parked. */
@@ -206,11 +217,29 @@ export class WorkerSlot {
     return this.laneWork.size > 0;
   }
 
-  ref(): void {
-    if (this.refs++ === 0) this.handle?.ref();
+  /** Tells a running job its caller cancelled it: its `signal` aborts. False when `id` is not running here. */
+  signalCancel(id: number): boolean {
+    const r = this.runningSlotOf(id);
+    if (r < 0) return false;
+    Atomics.store(this.#i32, this.#cb + CB_CANCEL + r, id);
+    this.wake();
+    return true;
   }
 
-  unref(): void {
-    if (this.refs > 0 && --this.refs === 0) this.handle?.unref();
+  /**
+   * Asks the worker to skip lane work `id` if it has not started it (a cancelled pinned job or member call
+   * still in the direct ring): the worker checks these words before it starts a lane record. Round robin
+   * over SKIP_WORDS words: with more cancels in flight the oldest may be overwritten, and that work then
+   * runs and its answer is dropped (main also signals it once it sees it running).
+   */
+  skipLaneWork(id: number): void {
+    const k = this.#nextSkip;
+    this.#nextSkip = (k + 1) % SKIP_WORDS;
+    Atomics.store(this.#i32, this.#cb + CB_SKIP + k, id);
+  }
+
+  /** Clears the spinning-place bit of this worker's slot (after its thread is gone). */
+  giveBackSpinPlace(): void {
+    Atomics.and(this.#i32, POOL_SPINNER_MASK_I32 + (this.slot >> 5), ~(1 << (this.slot & 31)));
   }
 }

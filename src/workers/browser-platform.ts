@@ -16,7 +16,7 @@
  */
 import { CB_COMMAND, CB_DOORBELL, CMD_STOP, controlBase } from '../ring/layout.js';
 import type { ControlToMain } from '../ring/protocol.js';
-import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../scheduler/platform.js';
+import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import type { BrowserBoot, BrowserErrorEvent, BrowserGlobals, BrowserLifecycle, BrowserWorker } from './browser-globals.js';
 
 /** The Worker constructor of the page (declared here: the project compiles without the DOM lib). */

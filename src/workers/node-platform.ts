@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { ControlToMain } from '../ring/protocol.js';
-import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../scheduler/platform.js';
+import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import { hasWaitAsync } from '../ring/wait.js';
 
 const ENTRY = new URL('./entry.node.js', import.meta.url);

@@ -5,7 +5,7 @@
  */
 import { disposable, releaseView } from '../shared/arena-views.js';
 import type { Arena } from '../memory/arena.js';
-import type { SharedTypedArray, TypedArrayConstructor, WorkerRuntime } from '../api/job.js';
+import type { SharedTypedArray, TypedArrayConstructor, WorkerRuntime } from '../shared/job.js';
 
 /** What a running job reaches through its runtime. */
 export interface RunServices {

@@ -1,7 +1,7 @@
 /**
  * What every part of the worker-side loop shares: the platform host, the init message, the control block
  * of this worker slot, the arena, the codec and the stats histograms, plus the two pieces of loop state
- * the parts change (`asyncPending`, `stopping`) and the self-wake-up.
+ * the parts change (async work through `track`, `stopping`) and the self-wake-up.
  *
  * | part         | file             | does                                                        |
  * |--------------|------------------|-------------------------------------------------------------|
@@ -41,10 +41,10 @@ export class WorkerContext {
   readonly codec: WorkerCodec;
   readonly hist: HistogramWriter;
   /**
-   * User promises, decodes waiting for a module or buffer, and member operations in flight. While it is
-   * above zero the loop must not block in `Atomics.wait` (their callbacks need the event loop).
+   * User promises, decodes waiting for a module or buffer, and member operations in flight (see `track`).
+   * While it is above zero the loop must not block in `Atomics.wait` (their callbacks need the event loop).
    */
-  asyncPending = 0;
+  #asyncPending = 0;
   /** Set by a stop command, a stop message or the shutdown flag: take no new queue work, then end. */
   stopping = false;
   #wakeScheduled = false;
@@ -60,6 +60,25 @@ export class WorkerContext {
     for (const [id, buffer] of init.sharedBuffers) this.codec.addBuffer(id, buffer);
     this.codec.onNewBuffer = (id, buffer) => host.post({ type: 'sab', id, buffer });
     this.hist = new HistogramWriter(this.i32, this.cb);
+  }
+
+  get asyncPending(): number {
+    return this.#asyncPending;
+  }
+
+  /**
+   * The one way to tell the loop about async work: counted until `work` settles (either way), then the
+   * loop takes another turn. Returns `work` as a promise.
+   */
+  track<T>(work: PromiseLike<T> | T): Promise<T> {
+    this.#asyncPending++;
+    const p = Promise.resolve(work);
+    const done = (): void => {
+      this.#asyncPending--;
+      this.wakeSelf();
+    };
+    p.then(done, done);
+    return p;
   }
 
   /** Rings this worker's own doorbell once (in a microtask): a parked loop wakes and takes another turn. */

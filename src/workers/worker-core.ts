@@ -18,6 +18,8 @@ import {
   CB_PROBE_ACK,
   CB_PROBE_SEQ,
   CB_STATE,
+  CB_SKIP,
+  SKIP_WORDS,
   CMD_CONTROL,
   CMD_STOP,
   LANE_DIRECT_HEADER,
@@ -29,7 +31,8 @@ import {
   STATE_PARKED,
   STATE_RUNNING,
   STATE_SPINNING,
-  POOL_SPINNERS_I32,
+  POOL_SPINNER_MASK_I32,
+  MASK_WORDS,
   POOL_MAX_SPINNERS_I32,
   readLaneLayout,
 } from '../ring/layout.js';
@@ -37,7 +40,7 @@ import { JobQueueConsumer } from '../ring/job-queue.js';
 import { ORIGIN_INITIALIZATION, ORIGIN_UNKNOWN, REC_INVOKE, REC_JOB, REC_NOTIFY_REPLY, REC_SPILL, REC_UNCAUGHT, type WorkerInit } from '../ring/protocol.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
 import { SpinBudget, SpinGate, parkAsync, spinPause } from '../ring/wait.js';
-import type { TypedArrayConstructor } from '../api/job.js';
+import type { TypedArrayConstructor } from '../shared/job.js';
 import { enterModuleImport, leaveModuleImport } from '../shared/worker-flag.js';
 import { explainImportError } from '../shared/import-errors.js';
 import { ControlPlane } from './control-plane.js';
@@ -87,7 +90,7 @@ export class WorkerCore {
     this.#direct = new SpscConsumer(init.lane, LANE_DIRECT_HEADER, lane.directData, lane.directCapacity);
     const results = new SpscProducer(init.lane, LANE_RESULT_HEADER, lane.resultData, lane.resultCapacity);
     this.#spin = new SpinBudget(init.spinIterations, Math.min(64, init.spinIterations), Math.max(init.spinIterations * 8, 64));
-    this.#gate = new SpinGate(new Int32Array(init.pool), POOL_SPINNERS_I32, new Int32Array(init.pool)[POOL_MAX_SPINNERS_I32]!);
+    this.#gate = new SpinGate(new Int32Array(init.pool), POOL_SPINNER_MASK_I32, MASK_WORDS, init.slot, new Int32Array(init.pool)[POOL_MAX_SPINNERS_I32]!);
     // The runtime every job sees (through its Running), one object for the worker's lifetime.
     const arena = ctx.arena;
     const services: RunServices = {
@@ -129,7 +132,18 @@ export class WorkerCore {
       return;
     }
     host.post({ type: 'ready' });
-    await this.#loop();
+    try {
+      await this.#loop();
+    } catch (error) {
+      // A throw outside user code (a corrupt ring, a job that froze its own object): a thread that kept
+      // running without its loop would be a zombie reported busy whose work never settles. End it; main's
+      // crash recovery delivers what was published and rejects what it held.
+      this.#writer.flush();
+      this.#reportUncaught(error);
+      Atomics.store(i32, cb + CB_STATE, STATE_DEAD);
+      host.abort();
+      return;
+    }
     Atomics.store(i32, cb + CB_STATE, STATE_DEAD);
     host.close();
   }
@@ -172,8 +186,10 @@ export class WorkerCore {
       // Park: publish "parked" and the idle bit, re-check (Dekker pair with main's publish), then wait.
       const d = Atomics.load(i32, cb + CB_DOORBELL);
       Atomics.store(i32, cb + CB_PARKED, 1);
-      const bit = 1 << (init.slot & 31);
-      Atomics.or(i32, POOL_IDLE_MASK_I32 + (init.slot >> 5), bit);
+      // The idle bit tells main "wake me for queue jobs": only when this worker could take one. A worker whose
+      // every concurrency place is held (async jobs) parks without it, so wake-ups go to truly idle workers.
+      const bit = this.#slots.hasRoom ? 1 << (init.slot & 31) : 0;
+      if (bit !== 0) Atomics.or(i32, POOL_IDLE_MASK_I32 + (init.slot >> 5), bit);
       Atomics.store(i32, cb + CB_STATE, STATE_PARKED);
       if (!this.#hasWork()) {
         // Block (the fastest wake-up) unless something needs this thread's event loop: async work, timers
@@ -188,7 +204,7 @@ export class WorkerCore {
           await host.yieldToEventLoop();
         }
       }
-      Atomics.and(i32, POOL_IDLE_MASK_I32 + (init.slot >> 5), ~bit);
+      if (bit !== 0) Atomics.and(i32, POOL_IDLE_MASK_I32 + (init.slot >> 5), ~bit);
       Atomics.store(i32, cb + CB_PARKED, 0);
       Atomics.store(i32, cb + CB_STATE, STATE_RUNNING);
       Atomics.add(i32, cb + CB_HEARTBEAT, 1);
@@ -234,26 +250,34 @@ export class WorkerCore {
     if ((Atomics.load(i32, POOL_FLAGS_I32) & FLAG_SHUTDOWN) !== 0) ctx.stopping = true;
     this.#answerProbe();
     if (ctx.asyncPending > 0) this.#slots.pollCancels();
-    // Direct ring first, so member calls and pinned work are never starved by the shared queue.
+    // Direct ring first, so member calls and pinned work are never starved by the shared queue. Results are
+    // published at the latest BATCH_PUBLISH_MS after the previous publish, checked after every record and
+    // every job, so a long job's result never waits for the rest of its batch.
+    let published = performance.now();
+    let read = false;
     for (let off = this.#direct.next(); off >= 0; off = this.#direct.next()) {
       const type = this.#direct.type;
       const len = this.#direct.length;
       this.#handleDirect(type, off, len);
       this.#direct.advance();
+      read = true;
+      if (performance.now() - published >= BATCH_PUBLISH_MS) {
+        this.#writer.flush();
+        published = performance.now();
+      }
+    }
+    if (read) {
+      this.#direct.release();
       did = true;
     }
-    if (did) this.#direct.release();
     // Shared queue: claim while there is room for more running jobs (bounded batch per turn). A command
-    // (stop, control message) ends the batch, and a batch of long jobs publishes its results every
-    // BATCH_PUBLISH_MS (checked every 4 jobs), so it neither delays a kill nor holds results back.
-    let published = 0;
+    // (stop, control message) ends the batch, so it never delays a kill.
     for (let batch = 0; batch < 256 && !ctx.stopping && this.#slots.hasRoom; batch++) {
       if (batch > 0 && Atomics.load(i32, cb + CB_COMMAND) !== 0) break;
       if (this.#queue.tryClaim() === 0) break;
       did = true;
-      if (batch === 0) published = performance.now();
       this.#executor.takeQueued(this.#queue);
-      if ((batch & 3) === 3 && performance.now() - published >= BATCH_PUBLISH_MS) {
+      if (performance.now() - published >= BATCH_PUBLISH_MS) {
         this.#writer.flush();
         published = performance.now();
       }
@@ -287,13 +311,29 @@ export class WorkerCore {
       }
       return;
     }
-    if (type === REC_JOB) {
-      this.#executor.startPinned(u8, off, len);
-    } else if (type === REC_INVOKE) {
-      this.#executor.startInvoke(u8, off, len);
+    if (type === REC_JOB || type === REC_INVOKE) {
+      // Shut down: main rejected everything it had sent, so nothing of it runs any more. Cancelled before
+      // it started: skipped, and main is told so it forgets the call.
+      if (this.#ctx.stopping || (Atomics.load(this.#ctx.i32, POOL_FLAGS_I32) & FLAG_SHUTDOWN) !== 0) return;
+      const id = readWord(u8, off);
+      if (this.#takeSkip(id)) {
+        this.#executor.skipped(id, type === REC_JOB);
+        return;
+      }
+      if (type === REC_JOB) this.#executor.startPinned(u8, off, len);
+      else this.#executor.startInvoke(u8, off, len);
     } else if (type === REC_NOTIFY_REPLY) {
       this.#members.answerNotify(readWord(u8, off), readWord(u8, off + 4) === 1, u8, off + 8, off + len);
     }
+  }
+
+  /** True (and the word cleared) when main asked to skip lane work `id` (it was cancelled before it started). */
+  #takeSkip(id: number): boolean {
+    const { i32, cb } = this.#ctx;
+    for (let k = 0; k < SKIP_WORDS; k++) {
+      if (Atomics.load(i32, cb + CB_SKIP + k) === id && Atomics.compareExchange(i32, cb + CB_SKIP + k, id, 0) === id) return true;
+    }
+    return false;
   }
 
   /** An error thrown outside any job (a timer, an unhandled rejection): reported to main's `unknown` handler. */

@@ -7,7 +7,7 @@
  * `this.allocate(...)`. Errors, progress, cancellation, timeouts and zero copy follow the rules of jobs
  * because it is one.
  */
-import { ClassRegistry, splitClassId, type ModuleNamespace } from '../shared/class-registry.js';
+import { ClassRegistry, splitClassId, type ModuleNamespace } from './class-registry.js';
 import { WorkgroupJob } from './job.js';
 
 /** What `this` is inside a function run with `wg.run()`: the running job's helpers. */
