@@ -166,9 +166,9 @@ class AddInstanceCmd implements AsyncCommand<Model, Real> {
   async run(m: Model, r: Real): Promise<void> {
     const isolate = this.pinPick === undefined ? undefined : m.live[this.pinPick % m.live.length]!;
     const proxy = await within(r.wg.addInstance(new d.Checker(), isolate === undefined ? {} : { isolate }), 10_000, this.toString());
-    expect(m.live).toContain(proxy.workerIndex);
+    expect(m.live).toContain(proxy.isolateIndex);
     const key = m.nextMember++;
-    m.members.set(key, proxy.workerIndex);
+    m.members.set(key, proxy.isolateIndex);
     r.proxies.set(key, proxy as Lib.MemberProxy<Lib.WorkgroupMember>);
   }
   toString(): string {
