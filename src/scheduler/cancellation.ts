@@ -85,8 +85,9 @@ export class Cancellation {
     // A worker holds it (in its ring, claimed, or running): reject now, tell the worker, watch the grace.
     const worker = p.worker;
     this.#pending.rejectHeld(p, reason);
-    if (!this.#tellRunner(p)) worker?.skipLaneWork(p.id);
-    this.#watch(p, this.#host.cancelGraceMs);
+    const told = this.#tellRunner(p);
+    if (!told) worker?.skipLaneWork(p.id);
+    this.#watch(p, told ? this.#host.cancelGraceMs : Math.min(CANCEL_POLL_MS, this.#host.cancelGraceMs));
   }
 
   /** Sets the cancel word of `p` where it runs; true when it runs somewhere. */

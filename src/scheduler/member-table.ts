@@ -191,7 +191,7 @@ export class MemberTable {
 
   async destroy(memberId: number): Promise<void> {
     const rec = this.#records.get(memberId);
-    if (!rec) throw new WorkgroupMemberNotFoundException(`member ${memberId} is not registered (destroyed or never added)`);
+    if (!rec || rec.state === 'destroying') throw new WorkgroupMemberNotFoundException(`member ${memberId} is not registered (destroyed or never added)`);
     const release = this.#keepAlive.hold();
     try {
       if (rec.state === 'starting') {
@@ -208,9 +208,12 @@ export class MemberTable {
         const p = this.#pending.get(id);
         if (p) this.#abandon(p, aborted);
       }
-      this.#records.delete(memberId);
       rec.worker.members.delete(memberId);
-      if (rec.state === 'dead' || !rec.worker.live) return;
+      if (rec.state === 'dead' || !rec.worker.live) {
+        this.#records.delete(memberId);
+        return;
+      }
+      // Kept (as destroying: no new calls) until dispose() ran, so a dispose() that calls notifyHost() is answered.
       rec.state = 'destroying';
       const done = new Promise<void>((resolve, reject) => this.#destroying.set(memberId, { resolve, reject }));
       rec.worker.disposing.add(memberId); // settled by the exit script if the worker dies before it answers
@@ -220,6 +223,7 @@ export class MemberTable {
         await done;
       } finally {
         rec.worker.disposing.delete(memberId);
+        this.#records.delete(memberId);
       }
     } finally {
       release();
