@@ -231,7 +231,7 @@ export class IsolateWorkgroup {
         throw new TypeError(`expected the first argument of run() to be a function exported from a work module, got ${describeGiven(fn)}`);
       }
       if (!Array.isArray(args)) throw new TypeError(`expected the arguments of runWith() to be an array, got ${describeGiven(args)}`);
-      this.#dispatchOptions('runWith()', options);
+      this.#dispatchOptions('runWith()', options, 'third');
       const refused = this.#core.checkAccepting();
       if (refused) return Promise.reject(refused);
       const id = this.#core.codec.registry.idOf(fn);
@@ -256,13 +256,13 @@ export class IsolateWorkgroup {
    * The options of a job call (`dispatch`, `run`): a worker index or an options object, checked before
    * anything is sent. Throws the error to reject with.
    */
-  #dispatchOptions(where: string, isolateOrOptions: unknown): DispatchOptions | undefined {
+  #dispatchOptions(where: string, isolateOrOptions: unknown, position = 'second'): DispatchOptions | undefined {
     if (isolateOrOptions === undefined) return undefined;
     let options: DispatchOptions;
     if (typeof isolateOrOptions === 'number' || typeof isolateOrOptions === 'string' || typeof isolateOrOptions === 'bigint') {
       options = { isolate: isolateOrOptions as number };
     } else if (typeof isolateOrOptions !== 'object' || isolateOrOptions === null || Array.isArray(isolateOrOptions)) {
-      throw new TypeError(`expected the second argument of ${where} to be a worker index or an options object, got ${describeGiven(isolateOrOptions)}`);
+      throw new TypeError(`expected the ${position} argument of ${where} to be a worker index or an options object, got ${describeGiven(isolateOrOptions)}`);
     } else {
       checkDispatchOptions(where, isolateOrOptions as Record<string, unknown>);
       options = isolateOrOptions as DispatchOptions;

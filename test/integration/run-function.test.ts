@@ -69,6 +69,8 @@ describe('run(fn, ...args)', () => {
     await expect(wg.runWith(fns.add, 1 as never)).rejects.toThrow('expected the arguments of runWith() to be an array, got 1');
     await expect(wg.runWith(fns.add, [1, 2], { tiemout: 1 } as never)).rejects.toThrow('unknown option `tiemout` of runWith(): did you mean `timeout`?');
     await expect(wg.runWith(fns.add, [1, 2], -1)).rejects.toThrow('Invalid isolate index -1.');
+    await expect(wg.runWith(fns.add, [1, 2], 'x' as never)).rejects.toThrow('Invalid isolate index: expected a worker index (an integer), got the string "x"');
+    await expect(wg.runWith(fns.add, [1, 2], true as never)).rejects.toThrow('expected the third argument of runWith() to be a worker index or an options object, got true');
     await expect(wg.run(fns.add, 1, (() => 2) as never)).rejects.toThrow('is a function');
     expect(wg.pendingCount).toBe(0);
     await expect(wg.run(fns.add, 1, 1)).resolves.toBe(2);
