@@ -107,11 +107,11 @@ describe('autoscale option', () => {
       const got = await Promise.all(Array.from({ length: size }, (_, i) => wg!.dispatch(new work.Add(base + i, 1))));
       expect(got).toEqual(Array.from({ length: size }, (_, i) => base + i + 1));
       n += size;
-      // Mostly short gaps (jobs race a retirement); every 5th round waits until every worker is gone.
-      if (round % 5 === 4) await until(() => wg!.liveIsolateCount === 0, 15_000, 'retire every worker');
+      // Mostly short gaps (jobs race a retirement); every 10th round waits until every worker is gone.
+      if (round % 10 === 9) await until(() => wg!.liveIsolateCount === 0, 15_000, 'retire every worker');
       else await new Promise((r) => setTimeout(r, Math.floor(rand() * 15)));
     }
-    expect(wg.isolatesCount).toBeGreaterThanOrEqual(6); // workers came and went, and every job answered
+    expect(wg.isolatesCount).toBeGreaterThanOrEqual(3); // workers came and went, and every job answered
     expect(wg.stats().workers.every((w) => w.jobsFailed === 0)).toBe(true);
   }, 60_000);
 
