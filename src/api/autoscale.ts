@@ -84,6 +84,9 @@ export class Autoscaler {
   #adding: Promise<unknown> | undefined;
   /** A worker asked to stop and not exited yet; retiring waits for it, growth does not. */
   #retiring: Promise<unknown> | undefined;
+  /** Starts that failed in a row, and when the next may be tried (backing off: a broken setup is not retried every tick). */
+  #addFailures = 0;
+  #nextAddAt = 0;
 
   constructor(core: WorkgroupCore, policy: ResolvedAutoscale, add: () => Promise<number>) {
     this.#core = core;
@@ -112,6 +115,8 @@ export class Autoscaler {
     const p = this.#policy;
     const live = stats.workers.filter((w) => w.state === 'ready');
     const liveCount = core.liveIsolateCount;
+    const present = new Set(stats.workers.map((w) => w.isolateIndex));
+    for (const index of this.#seen.keys()) if (!present.has(index)) this.#seen.delete(index); // gone: killed, crashed, retired
     for (const w of stats.workers) {
       const finished = w.jobsDone + w.jobsFailed;
       const last = this.#seen.get(w.isolateIndex);
@@ -120,8 +125,17 @@ export class Autoscaler {
     }
     // Grow: more jobs wait than the live workers hold.
     if (liveCount < p.maxWorkers && stats.queued > p.queuedPerWorker * liveCount) {
+      if (now < this.#nextAddAt) return;
       this.#adding = this.#add()
-        .catch(() => {}) // a worker that failed to start was rolled back (the error reached addIsolate's caller: us)
+        .then(
+          () => (this.#addFailures = 0),
+          (e: unknown) => {
+            // The worker was rolled back; say why (the `initialization` handler), and wait longer each time.
+            this.#addFailures++;
+            this.#nextAddAt = Date.now() + Math.min(30_000, 100 * 2 ** Math.min(this.#addFailures, 9));
+            if (core.state === 'active') core.errors.fire('initialization', e, { isolateIndex: -1 });
+          },
+        )
         .finally(() => (this.#adding = undefined));
       return;
     }

@@ -127,6 +127,24 @@ describe('autoscale option', () => {
     expect(wg.isolatesCount).toBe(2); // a new worker, a new index
   }, 60_000);
 
+  it('a worker that cannot start is reported to the initialization handler and retried with a growing delay', async () => {
+    const badUrl = new URL('../fixtures/bad-setup.mjs', import.meta.url);
+    const { Noop } = await import(badUrl.href);
+    wg = new lib.IsolateWorkgroup({ modules: [badUrl], autoscale: { minWorkers: 0, maxWorkers: 2, intervalMs: 5 } });
+    const failures: string[] = [];
+    wg.setErrorHandler(lib.IsolateErrorType.initialization, (e) => void failures.push((e as Error).message));
+    await wg.launch(); // no worker yet: nothing to fail
+    const job = wg.dispatch(new Noop()).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 1500));
+    // Every tick (5 ms) would be ~300 starts; backing off from 200 ms leaves a handful.
+    expect(failures.length).toBeGreaterThanOrEqual(1);
+    expect(failures.length).toBeLessThanOrEqual(6);
+    expect(failures[0]).toContain('setup exploded');
+    expect(wg.isolatesCount).toBe(0); // each failed start was rolled back: no index consumed
+    await wg.shutdown();
+    expect(await job).toBeInstanceOf(lib.WorkgroupJobAbortedException);
+  }, 30_000);
+
   it('without autoscale the size never changes by itself', async () => {
     wg = new lib.IsolateWorkgroup(2, { modules: [workUrl] });
     await wg.launch();
