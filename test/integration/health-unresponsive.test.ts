@@ -88,4 +88,20 @@ describe('an unresponsive worker', () => {
     await new Promise((r) => setTimeout(r, 250));
     await expect(wg.dispatch(new faults.Counted(runs, 0, 5), 0)).resolves.toBe(11);
   });
+
+  it("with checkBeforeDispatching, a call's timeout fires while its worker's probe is still waiting", async () => {
+    // The probe would wait 3 s (pingTimeoutMs); the calls' 150 ms timeouts must not wait for it.
+    wg = await launchedFaults(2, { health: { enabled: true, pingTimeoutMs: 3000, stalenessThresholdMs: 100, maxConsecutiveFailures: 5, checkBeforeDispatching: true } });
+    const onHung = await wg.addInstance(new faults.Accumulator(), { isolate: 1 });
+    await hang(wg, 1);
+    await new Promise((r) => setTimeout(r, 250)); // stale now
+    const runs = counters(2);
+    const t0 = Date.now();
+    const pinned = await wg.dispatch(new faults.Counted(runs, 0, 1), { isolate: 1, timeout: 150 }).catch((e: unknown) => e);
+    const invoked = await onHung.invoke(new faults.Add(runs, 1, 1), { timeout: 150 }).catch((e: unknown) => e);
+    expect(pinned).toBeInstanceOf(lib.WorkgroupTimeoutException);
+    expect(invoked).toBeInstanceOf(lib.WorkgroupTimeoutException);
+    expect(Date.now() - t0).toBeLessThan(2500); // both well before one probe timeout, let alone two
+    expect([runs[0], runs[1]]).toEqual([0, 0]);
+  });
 });
