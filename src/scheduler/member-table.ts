@@ -265,7 +265,7 @@ export class MemberTable {
   }
 
   #reply(ws: WorkerSlot, notifyId: number, ok: boolean, value: unknown): void {
-    if (!ws.live || !ws.writer) return;
+    if (ws.exited || !ws.writer) return; // (a stopping worker may await it in a member's dispose())
     try {
       ws.writer.send(undefined, REC_NOTIFY_REPLY, [notifyId, ok ? 1 : 0], value, ok ? 'answer' : 'error', false);
     } catch (e) {

@@ -62,7 +62,8 @@ export class PendingTable {
 
   /**
    * `release` gives back what an entry holds (arena blocks, lane bookkeeping) when it leaves the table;
-   * `onChange` runs when the table becomes empty or non-empty (keep-alive and the results loop follow it).
+   * `onChange` runs when the table, or its unsettled part, becomes empty or non-empty (keep-alive and the
+   * results loop follow it).
    */
   constructor(release: (p: Pending) => void, onChange: () => void) {
     this.#release = release;
@@ -87,7 +88,7 @@ export class PendingTable {
   }
 
   add(p: Pending): void {
-    const wasEmpty = this.#entries.size === 0;
+    const wasEmpty = this.#entries.size === 0 || this.#unsettled === 0;
     this.#entries.set(p.id, p);
     this.#unsettled++;
     if (wasEmpty) this.#onChange();
@@ -138,6 +139,7 @@ export class PendingTable {
     p.cleanup = undefined;
     this.#unsettled--;
     p.reject(error);
+    if (this.#unsettled === 0) this.#onChange();
     this.#settled();
     return true;
   }
@@ -152,6 +154,11 @@ export class PendingTable {
     this.#wakeWaiters();
   }
 
+  /** Wakes `nextSettle` waiters without a settle (a worker left: a drain looks again). */
+  poke(): void {
+    this.#wakeWaiters();
+  }
+
   /** Resolves at the next settle or forget (for `shutdown({ drain: true })`). */
   nextSettle(): Promise<void> {
     return new Promise((resolve) => this.#settleWaiters.push(resolve));
@@ -162,7 +169,7 @@ export class PendingTable {
     this.#entries.delete(p.id);
     this.#unsettled--;
     this.#release(p);
-    if (this.#entries.size === 0) this.#onChange();
+    if (this.#entries.size === 0 || this.#unsettled === 0) this.#onChange();
     return true;
   }
 

@@ -18,7 +18,9 @@ export type WorkgroupErrorCode =
   | 'ERR_WORKGROUP_TIMEOUT'
   | 'ERR_WORKGROUP_ISOLATE_ERROR'
   | 'ERR_WORKGROUP_QUEUE_FULL'
-  | 'ERR_WORKGROUP_INVALID_RESPONSE';
+  | 'ERR_WORKGROUP_INVALID_RESPONSE'
+  /** isolate-workgroup/bullmq: Redis could not be reached. */
+  | 'ERR_WORKGROUP_REMOTE_UNREACHABLE';
 
 export interface WorkgroupErrorOptions {
   cause?: unknown;

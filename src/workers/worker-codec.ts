@@ -12,7 +12,7 @@ import { encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableReader } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
-import { readF64, readWord, writeWords } from '../ring/records.js';
+import { writeWords } from '../ring/records.js';
 import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
 import { LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES } from '../shared/run-function.js';
 import { REC_SPILL } from '../ring/protocol.js';
@@ -217,4 +217,3 @@ export function plainError(e: unknown): Error {
 
 
 
-export { readF64, readWord, writeWords };
