@@ -29,6 +29,7 @@ import { explainImportError } from '../shared/import-errors.js';
 import type { Platform } from '../shared/platform.js';
 import { Batch, type BatchMode } from './batch.js';
 import { Cancellation, checkTimeout } from './cancellation.js';
+import { waitWithin } from '../shared/deadline.js';
 import { classesToLoad, loadNestedClasses } from './class-loading.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorRouter } from './error-router.js';
@@ -68,6 +69,8 @@ export class WorkgroupCore {
   #shuttingDown: Promise<void> | undefined;
   /** Pending while the main thread imports the work modules during launch(). */
   #modulesReady: Promise<void> | undefined;
+  /** Jobs dispatched that wait for the import of a module before they can be encoded. */
+  #loadingJobs = 0;
   /** Set when launch() ended with no worker running: new work is refused with it until addIsolate() succeeds. */
   #noWorkers: Error | undefined;
   /** Set by the health monitor with `checkBeforeDispatching`: a probe to await before giving `ws` work. */
@@ -151,8 +154,9 @@ export class WorkgroupCore {
   get memberCount(): number {
     return this.#members.count;
   }
+  /** Queued + running jobs + pending invokes, and jobs waiting for their class's module to load. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#loadingJobs;
   }
   get launched(): boolean {
     return this.#launched;
@@ -171,6 +175,10 @@ export class WorkgroupCore {
   }
   retire(ws: WorkerSlot, reason: string): void {
     this.#registry.retire(ws, reason);
+  }
+  /** Stops an idle, member-less worker cooperatively (autoscaling); false when it is not idle. */
+  retireIdle(ws: WorkerSlot): boolean {
+    return this.state === 'active' && this.#registry.retireIdle(ws);
   }
 
   /** The error a new job or call is refused with, if any. */
@@ -193,7 +201,10 @@ export class WorkgroupCore {
       // Main imports the work modules too: it must know their classes to send them. Work dispatched
       // meanwhile waits for this (in order), then goes to the queue that the workers drain once ready.
       const registry = this.codec.registry;
-      this.#modulesReady = Promise.all(c.modules.map((url) => registry.load(url))).then(
+      // The program's entry module (a one-file program) is never waited for: see ClassRegistry.defer().
+      if (c.entryModule !== undefined) registry.defer(c.entryModule, c.modules.includes(c.entryModule));
+      const toLoad = c.modules.filter((url) => !registry.isDeferred(url));
+      this.#modulesReady = Promise.all(toLoad.map((url) => registry.load(url))).then(
         () => void (this.#modulesReady = undefined),
         (error: unknown) => {
           const url = c.modules.find((u) => !registry.isLoaded(u)) ?? c.modules[0];
@@ -281,8 +292,20 @@ export class WorkgroupCore {
     const refused = this.checkAccepting();
     if (refused) return Promise.reject(refused);
     const waitFor = this.#modulesReady ?? classesToLoad(this.codec, job);
-    if (waitFor) return waitFor.then(() => this.#dispatchNow(job, options, site, true));
-    return this.#dispatchNow(job, options, site, false);
+    if (!waitFor) return this.#dispatchNow(job, options, site, false);
+    // The timeout and signal hold while the job waits for a module too (counted from this call), and the
+    // job counts as pending meanwhile.
+    this.#loadingJobs++;
+    return waitWithin(waitFor, options, 'dispatch', 'job').then(
+      (o) => {
+        this.#loadingJobs--;
+        return this.#dispatchNow(job, o, site, true);
+      },
+      (e: unknown) => {
+        this.#loadingJobs--;
+        throw e;
+      },
+    );
   }
 
   #dispatchNow(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined, retried: boolean): Promise<unknown> {

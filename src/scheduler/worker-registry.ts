@@ -13,7 +13,7 @@
  *   6. respawn — a crash (or a replacement) gets a new worker at a new index, with back-off.
  */
 import type { Arena } from '../memory/arena.js';
-import { CB_CLAIM_INTENT, LANE_DIRECT_HEADER, POOL_IDLE_MASK_I32, controlBase, readLaneLayout } from '../ring/layout.js';
+import { CB_CLAIM_INTENT, CMD_STOP, LANE_DIRECT_HEADER, POOL_IDLE_MASK_I32, controlBase, readLaneLayout } from '../ring/layout.js';
 import { REC_SPILL } from '../ring/protocol.js';
 import { R_SECOND, R_SPILL_GENERATION, readWord } from '../ring/records.js';
 import { SpscConsumer } from '../ring/spsc.js';
@@ -274,6 +274,20 @@ export class WorkerRegistry {
     ws.intent = 'replace';
     ws.state = 'stopping';
     void ws.handle?.terminate();
+  }
+
+  /**
+   * Ends an idle worker cooperatively (autoscaling): no new work reaches it (it is no longer live), its
+   * stop command keeps it from claiming more from the shared queue, and a job it claimed in the same
+   * instant is finished and delivered before it exits by itself. Never terminated, never replaced, no
+   * error reported. False (and nothing changes) unless it is ready, runs nothing and holds no member.
+   */
+  retireIdle(ws: WorkerSlot): boolean {
+    if (ws.exited || ws.intent !== undefined || ws.state !== 'ready' || ws.members.size > 0 || ws.setupsInFlight > 0 || ws.isBusy()) return false;
+    ws.intent = 'retire';
+    ws.state = 'stopping';
+    ws.command(CMD_STOP);
+    return true;
   }
 
   /**

@@ -16,7 +16,7 @@ import type { LaneWriter } from './lane-writer.js';
 export type SlotState = 'starting' | 'ready' | 'failed' | 'stopping' | 'dead';
 
 /** Why the workgroup ends a worker: `kill()`, a replacement (ignored cancel, failed probes), or shutdown. */
-export type ExitIntent = 'kill' | 'replace' | 'shutdown';
+export type ExitIntent = 'kill' | 'replace' | 'shutdown' | 'retire';
 
 export class WorkerSlot {
   readonly index: number;

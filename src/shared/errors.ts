@@ -180,7 +180,7 @@ export function withCallerStack<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
- * Rewrites the stack of an error that came from a worker so it holds both sides (SPEC §3):
+ * Rewrites the stack of an error that came from a worker so it holds both sides:
  *
  *     TypeError: bad input
  *     === Stack trace in worker (where the error was thrown) ===

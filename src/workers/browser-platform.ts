@@ -1,5 +1,5 @@
 /**
- * The browser platform adapter (main-thread side, design-notes R.10): module Web Workers started from the
+ * The browser platform adapter (main-thread side): module Web Workers started from the
  * literal `new Worker(new URL('./entry.browser.js', import.meta.url), { type: 'module' })` (bundlers find
  * the entry from it), a MessageChannel per worker for control messages, and no blocking on the main thread.
  *

@@ -2,7 +2,7 @@
  * The worker → main half of the lane: results, errors, progress, notifies and uncaught errors, written as
  * records into the result ring (SPSC, this worker the only producer) and published in batches.
  *
- * Publication (design-notes R.6, worker → main), in `flush`:
+ * Publication (worker → main; docs/architecture.md, "Wake protocol"), in `flush`:
  * 1. `publish()` the ring's write index (one `Atomics.store`: releases every record written since);
  * 2. clear the running words of the jobs those records settle (RunSlots.afterPublish);
  * 3. set this worker's bit in the pool's dirty mask and bump the results word (`Atomics.or`/`add`);

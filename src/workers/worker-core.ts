@@ -1,5 +1,5 @@
 /**
- * The worker-side loop, platform-free (design-notes R.6).
+ * The worker-side loop, platform-free (docs/architecture.md, "Wake protocol").
  *
  * Each turn: control (stop, control messages, probe) → the lane's direct ring (member calls, pinned
  * jobs, notify replies) → the shared job queue (while fewer than `concurrency` jobs run) → publish the

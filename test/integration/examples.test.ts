@@ -17,6 +17,14 @@ async function ok(name: string): Promise<string> {
 }
 
 describe('examples', () => {
+  it('what-parallelises.mjs: compute-bound, memory-bound and job sizes, each against one thread, results checked', async () => {
+    const out = await ok('what-parallelises.mjs');
+    expect(out).toMatch(/^\d+ workers, \d+ cores, load average [\d.]+\n/);
+    expect(out).toMatch(/compute-bound {2}2,000,000 iterations: one thread \d+ ms, workgroup \d+ ms: [\d.]+×/);
+    expect(out).toMatch(/memory-bound {3}2,000,000 doubles: one thread \d+ ms, workgroup \d+ ms: [\d.]+×/);
+    for (const us of ['   1', '  10', ' 100', '1000']) expect(out).toContain(`jobs of ~${us} µs`);
+  }, 60_000);
+
   it('one-off-jobs.mjs: counts primes on 2 workers, pins a job, and catches the worker\'s own error class', async () => {
     const out = await ok('one-off-jobs.mjs');
     expect(out).toMatch(/primes below 200,000: 17984 /);
