@@ -9,7 +9,7 @@
  *   npm run bench -- --out DIR                     where to write the results (default bench/results)
  *   npm run bench -- --libs isolate-workgroup,piscina   only these libraries
  *
- * Scopes: ring, dispatch, latency, payload, members, startup, idle, rss, breakeven, scaling.
+ * Scopes: ring, dispatch, latency, payload, members, startup, idle, rss, breakeven, autoscale, scaling.
  * A full run writes latest.json (merged by suite with the previous one, so a scoped run updates only
  * its suites), latest.md and chart.svg; a smoke run writes smoke.json, smoke.md and smoke-chart.svg.
  * Exits 1 when a suite or a library failed (an error, or a wrong result), 2 on bad arguments.
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { errorMessage, type SuiteContext } from './lib/context.js';
 import { LIBRARIES, takeCloseStalls, type LibName } from './lib/pools.js';
 import { DEFAULT_SCOPES, SCOPES, documentMarkdown, machineInfo, suiteMarkdown, type Scope, type SuiteOutput, type SuiteResult } from './lib/report.js';
+import { autoscaleSuite } from './suites/autoscale.js';
 import { breakevenSuite } from './suites/breakeven.js';
 import { dispatchSuite } from './suites/dispatch.js';
 import { idleSuite } from './suites/idle.js';
@@ -44,6 +45,7 @@ const SUITES: Record<Scope, (ctx: SuiteContext) => Promise<SuiteOutput>> = {
   idle: idleSuite,
   rss: rssSuite,
   breakeven: breakevenSuite,
+  autoscale: autoscaleSuite,
   scaling: scalingSuite,
 };
 

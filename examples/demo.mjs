@@ -240,7 +240,7 @@ async function phaseMember(wg, screen) {
   const keys = 150;
   const rand = random(11);
   screen.say('');
-  screen.say(bold(` 2 · a cache member warming up (it lives in worker ${cache.workerIndex}; a miss costs 4 ms)`));
+  screen.say(bold(` 2 · a cache member warming up (it lives in worker ${cache.isolateIndex}; a miss costs 4 ms)`));
   let issued = 0;
   let done = 0;
   let hits = 0;

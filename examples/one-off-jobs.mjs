@@ -4,8 +4,7 @@
 //   npm run build && node examples/one-off-jobs.mjs
 //
 // This file is both the program and its work module: the workers import it (modules: [import.meta.url])
-// to find the job classes, and skip main() because they are not the main thread. A work module that is
-// also the entry script must not use top-level await (see BEST_PRACTICES.md, "Work modules").
+// to find the job classes, and skip main() because they are not the main thread.
 import { isMainThread } from 'node:worker_threads';
 import { IsolateWorkgroup, WorkgroupJob } from 'isolate-workgroup';
 

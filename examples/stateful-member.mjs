@@ -73,7 +73,7 @@ async function main() {
     };
     const english = await wg.addInstance(new WordCounter('wisdom'), { onNotify });
     const other = await wg.addInstance(new WordCounter('hope'), { onNotify });
-    console.log(`members ${english.memberId} and ${other.memberId} live on workers ${english.workerIndex} and ${other.workerIndex}`);
+    console.log(`members ${english.memberId} and ${other.memberId} live on workers ${english.isolateIndex} and ${other.isolateIndex}`);
 
     for (const text of TEXTS) {
       const texts = await english.invoke(new AddText(text));

@@ -1,6 +1,9 @@
 // Builds dist/ from src/: every file transpiled one to one (no bundling), so the worker entries
 // and the public barrel share one instance of every module (the same `WorkgroupJob` class on both
 // sides of a work module's `import 'isolate-workgroup'`). Declarations come from `tsc -p tsconfig.build.json`.
+// Entries besides the main one are built the same way: src/bullmq/index.ts → dist/bullmq/index.js, the
+// `isolate-workgroup/bullmq` export (its imports of the optional peers bullmq and ioredis stay bare and
+// dynamic, so the main entry never loads them).
 import { build } from 'esbuild';
 import { readdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

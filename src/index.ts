@@ -3,14 +3,16 @@
  */
 export { IsolateWorkgroup } from './api/node-workgroup.js';
 export { MemberProxy } from './api/workgroup.js';
-export type { AddInstanceOptions, InvokeOptions, ShutdownOptions, WorkgroupDispatchOptions, WorkgroupState } from './api/workgroup.js';
+export type { AddInstanceOptions, BatchResults, BatchSettledResults, InvokeOptions, ShutdownOptions, WorkgroupBatchOptions, WorkgroupDispatchOptions, WorkgroupState } from './api/workgroup.js';
 export { WorkgroupJob, WorkgroupMember, WorkerCommand } from './api/job.js';
 export { CallbackWorkgroup } from './api/node-callback.js';
 export { CallbackWorkgroupJob } from './api/callback.js';
 export type { CallbackRunOptions } from './api/callback.js';
-export type { CommandResult, JobResult, SharedTypedArray, TypedArrayConstructor } from './api/job.js';
+export type { CommandResult, InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArrayConstructor } from './api/job.js';
 export { WorkgroupHealthConfig } from './api/config.js';
 export type { StartupPolicy, WorkgroupConfig, WorkgroupHealthConfigInit, WorkgroupLogger } from './api/config.js';
+export type { WorkgroupAutoscaleConfig } from './api/autoscale.js';
+export type { RunContext, RunnableFunction } from './shared/run-function.js';
 export type { WorkgroupHealthInfo } from './api/health.js';
 export type { LatencySummary, SharedMemoryStats, WorkerStats, WorkgroupStats } from './api/stats.js';
 export { IsolateErrorType } from './api/error-types.js';

@@ -37,6 +37,8 @@ export interface BenchPool {
   barrier(sab: SharedArrayBuffer, parties: number): Promise<number>;
   /** A call to stateful worker-side state; resolves with [which counter, its new value]. */
   increment(): Promise<readonly [number, number]>;
+  /** isolate-workgroup only: the tiny jobs `xs` as one batch (`dispatchAll`); resolves with every x + 1. */
+  incAll?(xs: readonly number[]): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -127,6 +129,7 @@ async function openWorkgroup(workers: number, config: Lib.WorkgroupConfig): Prom
   return {
     name: 'isolate-workgroup',
     inc: (x) => wg.dispatch(new work.Inc(x)),
+    incAll: (xs) => wg.dispatchAll(xs.map((x) => new work.Inc(x))),
     spin: (us, id) => wg.dispatch(new work.Spin(us, id)),
     barrier: (sab, parties) => wg.dispatch(new work.Barrier(sab, parties)),
     async increment() {

@@ -7,6 +7,7 @@ import { combineStacks, WorkgroupTimeoutException } from './errors.js';
 import { WorkgroupJob } from './job.js';
 import type { WorkgroupConfig } from './config.js';
 import type { IsolateWorkgroup } from './workgroup.js';
+import { checkBoolean, checkFunction, checkOptionsObject, checkSignal, checkTimeout } from './validate.js';
 
 /**
  * A job for `CallbackWorkgroup`. The constructor takes `synchronous`: true runs `executeSync()`, false runs
@@ -54,6 +55,8 @@ export interface CallbackRunOptions {
   readonly workerOptions?: Readonly<Record<string, unknown>>;
 }
 
+const CALLBACK_RUN_OPTIONS = ['onError', 'timeout', 'signal', 'combineStackTraces', 'modules', 'workerOptions'] as const;
+
 export type WorkgroupFactory = (config: WorkgroupConfig) => IsolateWorkgroup;
 
 export class CallbackWorkgroupBase<R, A> {
@@ -74,6 +77,11 @@ export class CallbackWorkgroupBase<R, A> {
    * `onError` that throws does not change the rejection.
    */
   async run(callback?: ((value: A) => void) | null, options: CallbackRunOptions = {}): Promise<R> {
+    checkOptionsObject('CallbackWorkgroup.run()', options, CALLBACK_RUN_OPTIONS);
+    checkFunction('CallbackWorkgroup.run()', 'onError', options.onError);
+    checkTimeout('CallbackWorkgroup.run()', options.timeout);
+    checkSignal('CallbackWorkgroup.run()', options.signal);
+    checkBoolean('CallbackWorkgroup.run()', 'combineStackTraces', options.combineStackTraces);
     const site: { stack?: string } = {};
     if (options.combineStackTraces !== false) Error.captureStackTrace(site, this.run);
     if (callback !== undefined && callback !== null && typeof callback !== 'function') {
@@ -87,7 +95,7 @@ export class CallbackWorkgroupBase<R, A> {
       wg = this.#factory({
         modules: options.modules,
         captureMainStack: false,
-        progress: 'all', // report(a) calls callback(a) for every a (SPEC §4): the job waits for room
+        progress: 'all', // report(a) calls callback(a) for every a: the job waits for room
         respawn: false,
         health: { enabled: false },
         cancelGraceMs: 0,

@@ -4,11 +4,13 @@
  */
 
 import type { ResolvedConfig, StartupPolicy, WorkgroupHealthConfigInit, WorkgroupLogger } from '../shared/config-types.js';
+import type { WorkgroupAutoscaleConfig } from './autoscale.js';
+import { unknownOption } from './validate.js';
 
 export type { ResolvedConfig, StartupPolicy, WorkgroupHealthConfigInit, WorkgroupLogger };
 
 
-/** Health probing (SPEC §3 "Health"). Use a preset or give the five fields. */
+/** Health probing. Use a preset or give the five fields. */
 export class WorkgroupHealthConfig implements WorkgroupHealthConfigInit {
   readonly enabled: boolean;
   readonly pingTimeoutMs: number;
@@ -126,6 +128,12 @@ export interface WorkgroupConfig {
    * (at least 1).
    */
   readonly maxSpinningWorkers?: number;
+  /**
+   * Opt-in autoscaling: grow under queue pressure, retire idle workers, between `minWorkers` and
+   * `maxWorkers` (`true`: the defaults). Indices stay stable, nothing is lost, members are never moved and
+   * a worker holding a member is never retired. Off by default: the worker count stays what you set.
+   */
+  readonly autoscale?: boolean | WorkgroupAutoscaleConfig;
 }
 
 
@@ -184,7 +192,7 @@ function powerOfTwo(name: string, v: unknown, min: number, max: number): number 
 const KNOWN = new Set([
   'modules', 'health', 'startupPolicy', 'labelBuilder', 'maxQueue', 'concurrency', 'queueCapacity', 'directRingBytes',
   'resultRingBytes', 'arenaInitialBytes', 'arenaMaxBytes', 'spinIterations', 'parkTimeoutMs', 'progress', 'respawn', 'cancelGraceMs',
-  'logger', 'workerOptions', 'maxWorkers', 'captureMainStack', 'mainSpinMicros', 'maxSpinningWorkers',
+  'logger', 'workerOptions', 'maxWorkers', 'captureMainStack', 'mainSpinMicros', 'maxSpinningWorkers', 'autoscale',
 ]);
 
 const HEALTH_KEYS = new Set(['enabled', 'pingTimeoutMs', 'stalenessThresholdMs', 'maxConsecutiveFailures', 'checkBeforeDispatching']);
@@ -193,11 +201,11 @@ export function validateWorkerCount(n: unknown): number {
   return intIn('workerCount', n, 0, 256);
 }
 
-export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: number, cores = 2): ResolvedConfig {
+export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: number, cores = 2, entryModule?: string): ResolvedConfig {
   if (config === undefined) config = {};
   if (config === null || typeof config !== 'object') throw new TypeError(`expected \`config\` to be an object, got ${describe(config)}`);
   for (const key of Object.keys(config)) {
-    if (!KNOWN.has(key)) throw new TypeError(`unknown option \`${key}\`: expected one of ${[...KNOWN].join(', ')}`);
+    if (!KNOWN.has(key)) throw unknownOption('the config', key, [...KNOWN]);
   }
   if (!Array.isArray(config.modules ?? [])) throw new TypeError(`expected \`modules\` to be an array of URLs, got ${describe(config.modules)}`);
   const modules = (config.modules ?? []).map((m, i) => {
@@ -217,7 +225,7 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
       throw new TypeError(`expected \`health\` to be a WorkgroupHealthConfig (e.g. WorkgroupHealthConfig.aggressive()) or an object with its fields, got ${describe(h)}`);
     }
     for (const key of Object.keys(h)) {
-      if (!HEALTH_KEYS.has(key)) throw new TypeError(`unknown option \`health.${key}\`: expected one of ${[...HEALTH_KEYS].join(', ')}`);
+      if (!HEALTH_KEYS.has(key)) throw unknownOption('the config', `health.${key}`, [...HEALTH_KEYS].map((k) => `health.${k}`));
     }
   }
   const health = h === undefined ? WorkgroupHealthConfig.defaults() : h instanceof WorkgroupHealthConfig ? h : new WorkgroupHealthConfig(h);
@@ -265,5 +273,6 @@ export function resolveConfig(config: WorkgroupConfig | undefined, defaultSpin: 
     captureMainStack: stackMode(config.captureMainStack),
     mainSpinMicros: intIn('mainSpinMicros', config.mainSpinMicros ?? 50, 0, 1_000_000),
     maxSpinningWorkers: intIn('maxSpinningWorkers', config.maxSpinningWorkers ?? Math.max(1, Math.floor(cores / 2)), 0, 256),
+    entryModule,
   };
 }

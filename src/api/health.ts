@@ -1,5 +1,5 @@
 /**
- * Health (SPEC §3 "Health"): probes through shared memory, passive liveness, confirmation of dead workers.
+ * Health: probes through shared memory, passive liveness, confirmation of dead workers.
  *
  * - A probe bumps the worker's probe word and rings its doorbell; the worker echoes the word at its next
  *   loop turn (also from a park: the doorbell wakes it). A worker inside a job cannot turn its loop, but

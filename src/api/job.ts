@@ -7,6 +7,8 @@ export {
   bindRuntime,
   unbindRuntime,
   type CommandResult,
+  type InvokeResult,
+  type MemberCommand,
   type JobResult,
   type SharedTypedArray,
   type TypedArrayConstructor,

@@ -24,6 +24,8 @@ export interface WorkerStats {
    */
   readonly doorbellRings: number;
   readonly busyMillis: number;
+  /** Jobs the worker is running right now (its running words in shared memory; can be late by one job). */
+  readonly running: number;
   /** Pinned jobs and member calls sent to this worker and not answered yet. */
   readonly laneDepth: number;
   readonly members: number;
@@ -89,6 +91,7 @@ export function readStats(core: WorkgroupCore): WorkgroupStats {
       jobsFailed: Atomics.load(i32, cb + CB_JOBS_FAILED),
       doorbellRings: Atomics.load(i32, cb + CB_DOORBELL),
       busyMillis: busyMicros / 1000,
+      running: ws.runningIds().length,
       laneDepth: ws.laneWork.size,
       members: ws.members.size,
       waitLatency: summarize(i32, cb + CB_WAIT_HIST),

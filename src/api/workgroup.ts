@@ -2,23 +2,27 @@
  * `IsolateWorkgroup`, the public class: validation, the promise contract (async methods never throw
  * synchronously) and typing. The work happens in `WorkgroupCore` (src/scheduler).
  */
-import { WorkgroupCore, describeValue, type DispatchOptions, type MemberRecord, type WorkgroupState } from '../scheduler/core.js';
+import { WorkgroupCore, describeValue, type BatchOptions, type DispatchOptions, type MemberRecord, type WorkgroupState } from '../scheduler/core.js';
 import type { IsolateErrorHandler, IsolateErrorType } from '../scheduler/error-router.js';
 import { markUnsendable } from '../scheduler/main-codec.js';
 import type { Platform } from '../shared/platform.js';
 import { isImportingWorkModules } from '../shared/worker-flag.js';
 import { resolveConfig, validateWorkerCount, type WorkgroupConfig } from './config.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberNotFoundException } from './errors.js';
-import type { CommandResult, JobResult, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember, WorkerCommand } from './job.js';
+import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember, WorkerCommand } from './job.js';
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
+import { Autoscaler, resolveAutoscale } from './autoscale.js';
+import { waitWithin } from '../shared/deadline.js';
+import { RunFunction, type RunnableFunction } from '../shared/run-function.js';
 import { disposable, releaseView } from '../shared/arena-views.js';
+import { ADD_INSTANCE_OPTIONS, ADD_ISOLATE_OPTIONS, SHUTDOWN_OPTIONS, badIndex, checkBoolean, checkDispatchOptions, checkFunction, checkInvokeOptions, checkOptionsObject, checkSignal, checkTimeout, describeGiven } from './validate.js';
 
 export type { WorkgroupState };
 
 /** Options of `dispatch(job, options)`. */
 export interface WorkgroupDispatchOptions<P = unknown> {
-  /** Worker index to run on; −1 or omitted: whichever worker is free. */
+  /** Worker index to run on (an integer >= 0); omitted: whichever worker is free. -1 is refused. */
   readonly isolate?: number;
   /** Aborts the job: removed if queued, `this.signal` inside it if running. */
   readonly signal?: AbortSignal;
@@ -32,6 +36,23 @@ export interface WorkgroupDispatchOptions<P = unknown> {
    */
   readonly transfer?: readonly ArrayBuffer[];
 }
+
+/** Options of `dispatchAll` and `dispatchAllSettled`: they apply to the whole batch. */
+export interface WorkgroupBatchOptions<P = unknown> {
+  /** Aborts the batch: its jobs not started are removed, running ones see `this.signal` abort. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds before the batch rejects with WorkgroupTimeoutException (its jobs are cancelled). */
+  readonly timeout?: number;
+  /** Receives every job's `this.report(value)` calls, in order per job, with the job's index in the batch. */
+  readonly onProgress?: (value: P, index: number) => void;
+}
+
+const BATCH_OPTIONS = ['signal', 'timeout', 'onProgress'] as const;
+
+/** The results of a batch, in the order of its jobs (typed per job for a tuple, per element for an array). */
+export type BatchResults<J extends readonly unknown[]> = { -readonly [K in keyof J]: JobResult<J[K]> };
+/** Every outcome of a batch, in the order of its jobs, as `Promise.allSettled` gives them. */
+export type BatchSettledResults<J extends readonly unknown[]> = { -readonly [K in keyof J]: PromiseSettledResult<JobResult<J[K]>> };
 
 export interface AddInstanceOptions {
   /** Worker index to place the member on; default: the live worker with the fewest members. */
@@ -53,7 +74,8 @@ export interface ShutdownOptions {
 /** A handle on a member living in a worker. */
 export class MemberProxy<M extends WorkgroupMember = WorkgroupMember> {
   readonly memberId: number;
-  readonly workerIndex: number;
+  /** Index of the worker holding the member (members never move). */
+  readonly isolateIndex: number;
   readonly #core: WorkgroupCore;
   /** Type-level only. */
   declare readonly __member?: M;
@@ -62,15 +84,24 @@ export class MemberProxy<M extends WorkgroupMember = WorkgroupMember> {
   constructor(core: WorkgroupCore, record: MemberRecord) {
     this.#core = core;
     this.memberId = record.id;
-    this.workerIndex = record.worker.index;
+    this.isolateIndex = record.worker.index;
     markUnsendable(this, 'a MemberProxy (send its memberId instead)');
   }
 
-  /** Calls `member.handle(command)` in the worker; resolves with its result. */
-  invoke<C extends WorkerCommand<any>>(command: C, options?: InvokeOptions): Promise<CommandResult<C>>;
-  invoke<R = unknown>(command: unknown, options?: InvokeOptions): Promise<R>;
+  /** @deprecated The same as `isolateIndex` (the name used everywhere else); kept as an alias. */
+  get workerIndex(): number {
+    return this.isolateIndex;
+  }
+
+  /**
+   * Calls `member.handle(command)` in the worker; resolves with its result. The command must be of the
+   * type the member's `handle()` accepts; the result is the type the command declares
+   * (`class Get extends WorkerCommand<string>`), or else what `handle()` returns.
+   */
+  invoke<C extends MemberCommand<M>>(command: C, options?: InvokeOptions): Promise<InvokeResult<M, C>>;
   invoke(command: unknown, options?: InvokeOptions): Promise<unknown> {
     try {
+      checkInvokeOptions('invoke()', options);
       return this.#core.withStack(this.#core.invoke(this.memberId, command, options, this.#core.captureSite()));
     } catch (e) {
       return Promise.reject(e);
@@ -100,9 +131,14 @@ export class IsolateWorkgroup {
   #resolveReady!: () => void;
   #rejectReady!: (e: unknown) => void;
   #launching: Promise<void> | undefined;
+  #launched = false;
+  readonly #autoscaler: Autoscaler | undefined;
 
-  /** @internal — use the platform entry's `IsolateWorkgroup` (Node or browser), which passes its platform. */
-  constructor(workerCount: number, config: WorkgroupConfig | undefined, platform: Platform) {
+  /**
+   * @internal — use the platform entry's `IsolateWorkgroup` (Node or browser), which passes its platform.
+   * `workerCount` undefined: the default size (see defaultWorkerCount).
+   */
+  constructor(workerCount: number | undefined, config: WorkgroupConfig | undefined, platform: Platform) {
     if (isImportingWorkModules()) {
       throw new WorkgroupException(
         'a work module started an IsolateWorkgroup while a worker imported it: workers import work modules to find ' +
@@ -111,13 +147,17 @@ export class IsolateWorkgroup {
       );
     }
     platform.assertSupported();
-    const count = validateWorkerCount(workerCount);
-    const cfg = resolveConfig(config, defaultSpin(count, platform.cores()), platform.cores());
+    const cores = platform.cores();
+    const autoscale = config !== null && typeof config === 'object' ? config.autoscale : undefined;
+    const count = workerCount === undefined ? defaultWorkerCount(cores, autoscale) : validateWorkerCount(workerCount);
+    const cfg = resolveConfig(config, defaultSpin(count, cores), cores, platform.entryModuleUrl?.());
     if (count > cfg.maxWorkers) {
       throw new RangeError(`expected \`maxWorkers\` to be at least the worker count ${count}, got ${cfg.maxWorkers}`);
     }
+    const policy = resolveAutoscale(autoscale, count, cores, cfg.maxWorkers);
     this.#core = new WorkgroupCore(count, cfg, platform, cfg.captureMainStack);
     this.#health = new HealthMonitor(this.#core);
+    this.#autoscaler = policy && new Autoscaler(this.#core, policy, () => this.addIsolate());
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -133,7 +173,9 @@ export class IsolateWorkgroup {
     if (this.#launching) return Promise.reject(new WorkgroupException('launch() was already called on this workgroup'));
     const p = this.#core.launch().then(
       () => {
+        this.#launched = true;
         this.#health.start();
+        this.#autoscaler?.start();
         this.#resolveReady();
       },
       (e: unknown) => {
@@ -152,8 +194,11 @@ export class IsolateWorkgroup {
 
   /** Rejects pending work with WorkgroupJobAbortedException (or drains first) and stops every worker. */
   shutdown(options?: ShutdownOptions): Promise<void> {
-    this.#health.stop();
     try {
+      checkOptionsObject('shutdown()', options, SHUTDOWN_OPTIONS);
+      checkBoolean('shutdown()', 'drain', options?.drain);
+      this.#health.stop();
+      this.#autoscaler?.stop();
       return this.#core.shutdown(options?.drain === true);
     } catch (e) {
       return Promise.reject(e);
@@ -171,17 +216,14 @@ export class IsolateWorkgroup {
     try {
       const notJob = notAClassInstance('dispatch', 'WorkgroupJob', job);
       if (notJob) return Promise.reject(notJob);
-      if (typeof isolateOrOptions === 'string' || typeof isolateOrOptions === 'bigint') return Promise.reject(this.#badIndexType(isolateOrOptions));
-      const options: DispatchOptions | undefined =
-        typeof isolateOrOptions === 'number' ? { isolate: isolateOrOptions } : (isolateOrOptions as DispatchOptions | undefined);
-      if (options !== undefined && (typeof options !== 'object' || options === null)) {
-        return Promise.reject(new TypeError(`expected the second argument of dispatch() to be a worker index or an options object, got ${describeValue(options)}`));
-      }
+      const options = this.#dispatchOptions('dispatch()', isolateOrOptions);
       const isolate = options?.isolate;
-      if (isolate !== undefined && typeof isolate !== 'number') return Promise.reject(this.#badIndexType(isolate));
-      if (isolate !== undefined && isolate !== -1 && this.#health.shouldProbeBeforeDispatch(isolate)) {
+      if (isolate !== undefined && this.#health.shouldProbeBeforeDispatch(isolate)) {
         const site = this.#core.captureSite();
-        return this.#core.withStack(this.#health.probeThen(isolate, () => this.#core.dispatch(job, options, site))) as Promise<JobResult<J>>;
+        // The timeout and signal hold during the probe too.
+        const probed = this.#health.probeThen(isolate, () => Promise.resolve());
+        const sent = waitWithin(probed, options, 'dispatch', 'job').then((o) => this.#core.dispatch(job, o, site));
+        return this.#core.withStack(sent) as Promise<JobResult<J>>;
       }
       return this.#core.withStack(this.#core.dispatch(job, options, this.#core.captureSite())) as Promise<JobResult<J>>;
     } catch (e) {
@@ -189,11 +231,109 @@ export class IsolateWorkgroup {
     }
   }
 
+  /**
+   * Runs many jobs on whichever workers are free, like `Promise.all(jobs.map((j) => wg.dispatch(j)))` but
+   * cheaper: the batch is encoded in one pass and settled with one promise. Resolves with the results in
+   * the order of `jobs`; the first failure rejects it (with that job's error) and cancels the batch's jobs
+   * that have not started.
+   */
+  dispatchAll<const J extends readonly WorkgroupJob<any>[]>(jobs: J, options?: WorkgroupBatchOptions): Promise<BatchResults<J>> {
+    return this.#batch(jobs, options, 'all') as Promise<BatchResults<J>>;
+  }
+
+  /** Like `dispatchAll`, but waits for every job and resolves with every outcome, as `Promise.allSettled`. */
+  dispatchAllSettled<const J extends readonly WorkgroupJob<any>[]>(jobs: J, options?: WorkgroupBatchOptions): Promise<BatchSettledResults<J>> {
+    return this.#batch(jobs, options, 'settled') as Promise<BatchSettledResults<J>>;
+  }
+
+  #batch(jobs: readonly unknown[], options: WorkgroupBatchOptions | undefined, mode: 'all' | 'settled'): Promise<unknown[]> {
+    const method = mode === 'all' ? 'dispatchAll' : 'dispatchAllSettled';
+    if (!Array.isArray(jobs)) return Promise.reject(new TypeError(`${method}() expects an array of jobs, got ${describeValue(jobs)}`));
+    try {
+      checkOptionsObject(`${method}()`, options, BATCH_OPTIONS);
+      checkSignal(`${method}()`, options?.signal);
+      checkTimeout(`${method}()`, options?.timeout);
+      checkFunction(`${method}()`, 'onProgress', options?.onProgress);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      const notJob = notAClassInstance(method, 'WorkgroupJob', jobs[i]);
+      if (notJob) return Promise.reject(new TypeError(`${notJob.message} (at index ${i})`));
+    }
+    return this.#core.withStack(this.#core.dispatchAll(jobs, options as BatchOptions | undefined, this.#core.captureSite(), mode));
+  }
+
+  /**
+   * Runs an exported function of a work module on a worker and resolves with what it returns (typed from
+   * its signature: `await wg.run(add, 1, 2)` is a number). Inside the function `this` is the running
+   * job (`this.report(v)`, `this.signal`, `this.allocate(...)`). The function is found like a class: its
+   * module is listed in `modules` (or is the program's own entry module). Options: `runWith`.
+   */
+  run<F extends RunnableFunction>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> {
+    return this.runWith(fn, args);
+  }
+
+  /** `run()` with the options of `dispatch()`: `wg.runWith(sum, [data], { onProgress, timeout, signal })`. */
+  runWith<F extends RunnableFunction>(fn: F, args: Parameters<F>, options?: number | WorkgroupDispatchOptions): Promise<Awaited<ReturnType<F>>> {
+    try {
+      if (typeof fn !== 'function') {
+        throw new TypeError(`expected the first argument of run() to be a function exported from a work module, got ${describeGiven(fn)}`);
+      }
+      if (!Array.isArray(args)) throw new TypeError(`expected the arguments of runWith() to be an array, got ${describeGiven(args)}`);
+      this.#dispatchOptions('runWith()', options, 'third');
+      const refused = this.#core.checkAccepting();
+      if (refused) return Promise.reject(refused);
+      const id = this.#core.codec.registry.idOf(fn);
+      if (id === undefined) {
+        // Main imports the work modules while launch() runs: wait for it, then look again.
+        if (!this.#launched && this.#launching) return this.#launching.then(() => this.runWith(fn, args, options));
+        const name = fn.name || 'an anonymous function';
+        return Promise.reject(
+          new WorkgroupException(
+            `run(): ${name} is not known to the workgroup: export it from a work module and list that module in \`modules\` ` +
+              `(new IsolateWorkgroup({ modules: [new URL('./work.js', import.meta.url)] }))`,
+          ),
+        );
+      }
+      return this.dispatch(new RunFunction(id, args), options) as Promise<Awaited<ReturnType<F>>>;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * The options of a job call (`dispatch`, `run`): a worker index or an options object, checked before
+   * anything is sent. Throws the error to reject with.
+   */
+  #dispatchOptions(where: string, isolateOrOptions: unknown, position = 'second'): DispatchOptions | undefined {
+    if (isolateOrOptions === undefined) return undefined;
+    let options: DispatchOptions;
+    if (typeof isolateOrOptions === 'number' || typeof isolateOrOptions === 'string' || typeof isolateOrOptions === 'bigint') {
+      options = { isolate: isolateOrOptions as number };
+    } else if (typeof isolateOrOptions !== 'object' || isolateOrOptions === null || Array.isArray(isolateOrOptions)) {
+      throw new TypeError(`expected the ${position} argument of ${where} to be a worker index or an options object, got ${describeGiven(isolateOrOptions)}`);
+    } else {
+      checkDispatchOptions(where, isolateOrOptions as Record<string, unknown>);
+      options = isolateOrOptions as DispatchOptions;
+    }
+    if (options.isolate !== undefined) {
+      const bad = badIndex(options.isolate, this.#core.isolatesCount);
+      if (bad) throw bad;
+    }
+    return options;
+  }
+
   /** Places a stateful member on a worker; resolves with its proxy after the member's `setup()` ran. */
   async addInstance<M extends WorkgroupMember>(member: M, options?: AddInstanceOptions): Promise<MemberProxy<M>> {
     const notMember = notAClassInstance('addInstance', 'WorkgroupMember', member);
     if (notMember) throw notMember;
-    if (options?.isolate !== undefined && typeof options.isolate !== 'number') throw this.#badIndexType(options.isolate);
+    checkOptionsObject('addInstance()', options, ADD_INSTANCE_OPTIONS);
+    checkFunction('addInstance()', 'onNotify', options?.onNotify);
+    if (options?.isolate !== undefined) {
+      const bad = badIndex(options.isolate, this.#core.isolatesCount);
+      if (bad) throw bad;
+    }
     const rec = await this.#core.addInstance(member, options?.isolate, options?.onNotify);
     const proxy = new MemberProxy<M>(this.#core, rec);
     proxies.set(proxy, this.#core);
@@ -210,6 +350,7 @@ export class IsolateWorkgroup {
 
   /** Starts a new worker; resolves with its index (= the previous `isolatesCount`). */
   async addIsolate(options?: { label?: string }): Promise<number> {
+    checkOptionsObject('addIsolate()', options, ADD_ISOLATE_OPTIONS);
     if (options?.label !== undefined && typeof options.label !== 'string') {
       throw new TypeError(`expected \`label\` to be a string, got ${describeValue(options.label)}`);
     }
@@ -218,7 +359,8 @@ export class IsolateWorkgroup {
 
   /** Removes worker `index` for good: its running work is rejected, its queued jobs go to the others. */
   async kill(index: number): Promise<void> {
-    if (typeof index !== 'number') throw this.#badIndexType(index);
+    const bad = badIndex(index, this.#core.isolatesCount);
+    if (bad) throw bad;
     await this.#core.kill(index);
   }
 
@@ -227,17 +369,15 @@ export class IsolateWorkgroup {
     return this.#health.probe(index);
   }
 
-  /** A worker index of the wrong type (`'0'`, `1n`): said with its type, which the range check would hide. */
-  #badIndexType(value: unknown): WorkgroupException {
-    const n = this.#core.isolatesCount;
-    const range = n === 0 ? 'There are no workers yet' : `Valid indices are 0...${n - 1}`;
-    return new WorkgroupException(`Invalid isolate index: expected a worker index (an integer), got ${describeValue(value)}. ${range}`);
-  }
-
   isIsolateHealthy(index: number): boolean {
     return this.#health.isHealthy(index);
   }
 
+  /**
+   * Health per worker, keyed by worker index: a `ReadonlyMap` (a snapshot), so `Object.keys()` on it gives
+   * `[]`. Iterate it (`for (const [i, h] of wg.healthStatus)`), or take a plain object with
+   * `Object.fromEntries(wg.healthStatus)` (e.g. for JSON).
+   */
   get healthStatus(): ReadonlyMap<number, WorkgroupHealthInfo> {
     return this.#health.status();
   }
@@ -271,6 +411,12 @@ export class IsolateWorkgroup {
 
   // ------------------------------------------------------------------ errors
 
+  /**
+   * Routes errors by origin (`initialization`, `job`, `instance`, `communication`, `unknown`). Each error
+   * goes to one handler: the handler of its own type when one is set, else the `all` handler (`all` is a
+   * fallback, not an extra listener). A handler runs in addition to the promise rejecting; one that throws
+   * does not break the workgroup.
+   */
   setErrorHandler(type: IsolateErrorType, handler: IsolateErrorHandler): void {
     this.#core.errors.set(type, handler);
   }
@@ -301,7 +447,7 @@ export class IsolateWorkgroup {
     return this.#core.memberCount;
   }
 
-  /** Queued + running jobs + pending invokes. */
+  /** Queued + running jobs + pending invokes, and jobs still waiting for the import of their class's module. */
   get pendingCount(): number {
     return this.#core.pendingCount;
   }
@@ -312,7 +458,31 @@ export class IsolateWorkgroup {
   }
 }
 
+/** `new IsolateWorkgroup(config)` or `(count, config)`: the two forms, told apart. */
+export function countAndConfig(countOrConfig: unknown, config: WorkgroupConfig | undefined): [number | undefined, WorkgroupConfig | undefined] {
+  if (countOrConfig !== null && typeof countOrConfig === 'object' && !Array.isArray(countOrConfig)) {
+    if (config !== undefined) throw new TypeError('expected `new IsolateWorkgroup(config)` or `new IsolateWorkgroup(workerCount, config)`, got two configs');
+    return [undefined, countOrConfig as WorkgroupConfig];
+  }
+  return [countOrConfig as number | undefined, config];
+}
+
+/**
+ * The worker count when none is given: the machine's available parallelism (Node's
+ * `os.availableParallelism()`, a browser's `navigator.hardwareConcurrency`), because CPU-bound jobs speed
+ * up until every core runs one and only lose to thread switching beyond that, while the main thread
+ * mostly sleeps in `Atomics.waitAsync` and needs no core of its own. With `autoscale`, the workgroup
+ * starts at `autoscale.minWorkers` (default 1) and grows from there.
+ */
+export function defaultWorkerCount(cores: number, autoscale: unknown): number {
+  if (autoscale !== undefined && autoscale !== false) {
+    const min = typeof autoscale === 'object' && autoscale !== null ? (autoscale as { minWorkers?: unknown }).minWorkers : undefined;
+    return typeof min === 'number' && Number.isInteger(min) && min >= 0 && min <= 256 ? min : 1;
+  }
+  return Math.max(1, Math.min(256, cores));
+}
+
 function defaultSpin(workers: number, cores: number): number {
-  // Spinning steals CPU from the threads it waits for when workers outnumber spare cores (design-notes §4.1).
+  // Spinning steals CPU from the threads it waits for when workers outnumber spare cores.
   return workers >= cores ? 500 : 2000;
 }

@@ -1,5 +1,5 @@
 /**
- * The codec's public surface: encode any sendable value (SPEC §2) straight into a byte frame, and decode
+ * The codec's public surface: encode any sendable value (README, "Sendable data") straight into a byte frame, and decode
  * it back, with no structured clone, JSON or v8.serialize in between. The wire format is in `tags.ts`,
  * the walks in `encoder.ts` and `decoder.ts`.
  *

@@ -12,6 +12,7 @@ import { type DecodeHooks } from './hooks.js';
 import { isSharedBuffer } from './classify.js';
 import { ByteReader } from './reader.js';
 import { ERROR_FLAGS_ALL, ERROR_KINDS, ErrorFlag, MAX_DEPTH, SMALL_INT_BIAS, SMALL_INT_FIRST, Tag, VIEW_KINDS } from './tags.js';
+import { ClassUnavailableError } from './errors.js';
 
 const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
 const IDLE_READER = new ByteReader();
@@ -326,7 +327,14 @@ export class Decoder {
     const at = r.offset;
     const kind = r.u8();
     let ctor: Function;
-    if (kind === Tag.CLASS_NUM || kind === Tag.CLASS_STR) ctor = this.#classOf(kind, at);
+    if (kind === Tag.CLASS_NUM || kind === Tag.CLASS_STR) {
+      try {
+        ctor = this.#classOf(kind, at);
+      } catch (e) {
+        if (!(e instanceof ClassUnavailableError)) throw e;
+        ctor = Error; // its class cannot exist here: keep what the error says, as an Error
+      }
+    }
     else if (kind < ERROR_KINDS.length) ctor = ERROR_KINDS[kind]!;
     else return r.fail(`unknown error kind ${kind}`, at);
     const e = constructError(ctor);

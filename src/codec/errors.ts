@@ -42,3 +42,13 @@ export class DecodeSuspend extends Error {
     this.until = until;
   }
 }
+
+/** Thrown by a decode hook for a class this thread cannot have (its module cannot be imported here). An
+ *  error of that class is rebuilt as a plain `Error` (name, message, stack, cause and fields kept);
+ *  anything else fails to decode with this message. */
+export class ClassUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClassUnavailableError';
+  }
+}

@@ -26,7 +26,7 @@
 // between a block's state change and its stats update leaves the counter off by that one block.
 //
 // Deaths (terminate() stops JS at function entries and loop back-edges, so assume "between any two
-// atomics", design-notes §1.6) cost at most: the blocks the dead thread held and had not handed to
+// atomics") cost at most: the blocks the dead thread held and had not handed to
 // anyone, one REMOTE block it was recycling or pushing (a drain records the rest of its list in
 // DRAINING for reclaimOwner), the rest of a large run it was freeing. Never a wedged lock, never a
 // corrupt or duplicated free list: a block reaches a free list only through the one CAS that freed it.

@@ -10,7 +10,7 @@
 //  TOTAL_BYTES = DATA_START + maxSegments·segmentBytes; without growable SABs it is TOTAL_BYTES from
 //  the start (pages are committed by the OS when first touched).
 //
-// Every shared word is an Int32 (tear-free plain and Atomics access, design-notes §6.6). The metadata
+// Every shared word is an Int32 (tear-free plain and Atomics access). The metadata
 // (everything below DATA_START) never moves, so each thread reads it through one fixed view.
 //
 // | byte offset                  | width | field            | writer                        | reader              | op                         |
@@ -37,7 +37,7 @@
 // | DATA_START + …               |       | blocks           | see block.ts                  |                     |                            |
 //
 // Owner rows are 128 bytes apart so one owner's traffic does not false-share with another's (the gain
-// is measured in design-notes §6.7, not by an arena benchmark). Within a row, the stats words and
+// is measured by the ring benchmark, not by an arena benchmark). Within a row, the stats words and
 // REMOTE_HEAD are touched by the same threads: the owner, and whoever frees that owner's blocks.
 
 import { invalidOption } from './errors.js';
@@ -194,7 +194,7 @@ export function createArenaBuffer(opts: ArenaOptions = {}): SharedArrayBuffer {
     sab = new SharedArrayBuffer(initialLength, { maxByteLength: geo.totalBytes });
   }
   // Fallback: one fixed buffer of the full size. Linux commits its pages lazily, so an untouched
-  // reservation costs no RSS (design-notes §5.1); RSS is the high-water mark of what was touched.
+  // reservation costs no RSS; RSS is the high-water mark of what was touched.
   const growable = sab !== undefined;
   sab ??= new SharedArrayBuffer(geo.totalBytes);
 

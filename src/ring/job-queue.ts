@@ -1,7 +1,7 @@
 /**
  * The shared job queue: bounded, single producer (the main thread), many consumers (workers).
  *
- * Algorithm: Dmitry Vyukov's bounded MPMC queue specialised to one producer (design-notes §3.2, R.4).
+ * Algorithm: Dmitry Vyukov's bounded MPMC queue specialised to one producer (docs/architecture.md, "Shared regions").
  * Each cell carries a sequence number `seq`; for position `p` the cell `p & mask` is free for the
  * producer when `seq == p`, holds a published job when `seq == p + 1`, and is released for the next lap
  * when `seq == p + capacity`. Enqueue needs no CAS (one producer); a consumer claims position `p` with

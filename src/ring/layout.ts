@@ -1,7 +1,7 @@
 /**
  * Layout of the shared regions. Every shared word has a named constant here, a writer and a reader.
  * All offsets are in bytes unless the name ends in `_I32` (an index into an Int32Array over the region).
- * Hot words written by different threads sit on their own 128-byte line (design-notes §6.7).
+ * Hot words written by different threads sit on their own 128-byte line (false sharing between cores costs more than the padding).
  *
  * ## Pool region (one per workgroup)
  *

@@ -43,7 +43,17 @@ export function writeF64(u8: Uint8Array, off: number, value: number): void {
   new DataView(u8.buffer, u8.byteOffset + off, 8).setFloat64(0, value, true);
 }
 
+/** Byte offsets inside a record (from the record's start), by field, for every record type above. */
+export const R_ID = 0; // job/call id, notify id (REC_NOTIFY, REC_NOTIFY_REPLY), inner type (REC_SPILL)
+export const R_SECOND = 4; // member id (REC_INVOKE, REC_NOTIFY), origin (REC_ERR, REC_UNCAUGHT), ok flag (REC_NOTIFY_REPLY), arena offset (REC_SPILL)
+export const R_TIME = 8; // enqueue time (lane REC_JOB)
+export const R_SPILL_GENERATION = 8;
+export const R_SPILL_LENGTH = 12;
+
+/** Where the encoded value starts, by record type. */
+export const BODY_ONE_WORD = 4; // REC_OK, REC_PROGRESS
+export const BODY_TWO_WORDS = 8; // REC_ERR, REC_INVOKE, REC_NOTIFY, REC_NOTIFY_REPLY, REC_UNCAUGHT
+export const LANE_JOB_HEAD = 16; // lane REC_JOB: id, 0, enqueue time
+
 /** Size of a spill record's body: inner type, arena offset, arena generation, length. */
 export const SPILL_BYTES = 16;
-/** Size of a lane job record's header: id, 0, enqueue time. */
-export const LANE_JOB_HEAD = 16;

@@ -1,5 +1,5 @@
 /**
- * Wait strategies (design-notes §4, R.6): bounded adaptive spinning, then parking.
+ * Wait strategies (docs/architecture.md, "Wake protocol"): bounded adaptive spinning, then parking.
  *
  * - Workers park with `Atomics.wait` (blocking, cheapest) when nothing asynchronous is pending in them,
  *   and with `Atomics.waitAsync` (back to their event loop) when it is.

@@ -6,8 +6,10 @@
  * | backlog, or a queue cell nobody claimed | taken back; rejected; it never runs                                    |
  * | a lane's backlog (never sent)           | taken back; rejected; it never runs                                    |
  * | a lane's ring, not started              | rejected now; the worker is asked to skip it (its skip words)          |
- * | running                                 | rejected now; its `signal` aborts (its cancel word); if it still runs |
+ * | running job                             | rejected now; its `signal` aborts (its cancel word); if it still runs |
  * |                                         | `cancelGraceMs` after being told, its worker is terminated and replaced |
+ * | running member call                     | rejected now; it runs to its end (a member call has no signal) and its |
+ * |                                         | answer is dropped — its worker, and the other members on it, stay     |
  *
  * Work rejected while a worker may hold it stays in the pending table as `cancelled` until its late answer
  * arrives (dropped) or its worker is gone. Only work that was told and still runs after the grace costs a
@@ -115,6 +117,7 @@ export class Cancellation {
       if (this.#pending.get(p.id) !== p || !host.active) return;
       const ws = this.#runner(p);
       if (!ws) return this.#watch(p, Math.min(CANCEL_POLL_MS, host.cancelGraceMs));
+      if (p.kind === 'invoke') return; // started: it runs to its end, its answer is dropped
       if (p.cancelSentAt === 0) {
         this.#tellRunner(p);
         return this.#watch(p, host.cancelGraceMs);

@@ -24,10 +24,12 @@ import { CMD_STOP, FLAG_SHUTDOWN, POOL_FLAGS_I32, POOL_MAX_SPINNERS_I32, createP
 import { REC_JOB, REC_NOTIFY_REPLY, type ControlToMain } from '../ring/protocol.js';
 import { readWord } from '../ring/records.js';
 import type { ResolvedConfig } from '../shared/config-types.js';
-import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupQueueFullException, WorkgroupSetupException, withCallerStack } from '../shared/errors.js';
+import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupQueueFullException, WorkgroupSetupException, WorkgroupTimeoutException, withCallerStack } from '../shared/errors.js';
 import { explainImportError } from '../shared/import-errors.js';
 import type { Platform } from '../shared/platform.js';
+import { Batch, type BatchMode } from './batch.js';
 import { Cancellation, checkTimeout } from './cancellation.js';
+import { waitWithin } from '../shared/deadline.js';
 import { classesToLoad, loadNestedClasses } from './class-loading.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorRouter } from './error-router.js';
@@ -38,12 +40,12 @@ import { MemberTable } from './member-table.js';
 import { leakOptions, pickTransferTarget, transferSet } from './payloads.js';
 import { PendingTable, type Pending } from './pending.js';
 import { ResultsLoop } from './results-loop.js';
-import { abortError, describeValue, sendError, type DispatchOptions, type InvokeOptions, type MemberRecord, type WorkgroupState } from './types.js';
+import { abortError, describeValue, sendError, type BatchOptions, type DispatchOptions, type InvokeOptions, type MemberRecord, type WorkgroupState } from './types.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { WorkerSet } from './worker-set.js';
 import type { WorkerSlot } from './worker-slot.js';
 
-export { describeValue, type DispatchOptions, type MemberRecord, type WorkgroupState } from './types.js';
+export { describeValue, type BatchOptions, type DispatchOptions, type MemberRecord, type WorkgroupState } from './types.js';
 
 export class WorkgroupCore {
   readonly config: ResolvedConfig;
@@ -67,6 +69,8 @@ export class WorkgroupCore {
   #shuttingDown: Promise<void> | undefined;
   /** Pending while the main thread imports the work modules during launch(). */
   #modulesReady: Promise<void> | undefined;
+  /** Jobs dispatched that wait for the import of a module before they can be encoded. */
+  #loadingJobs = 0;
   /** Set when launch() ended with no worker running: new work is refused with it until addIsolate() succeeds. */
   #noWorkers: Error | undefined;
   /** Set by the health monitor with `checkBeforeDispatching`: a probe to await before giving `ws` work. */
@@ -150,8 +154,9 @@ export class WorkgroupCore {
   get memberCount(): number {
     return this.#members.count;
   }
+  /** Queued + running jobs + pending invokes, and jobs waiting for their class's module to load. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#loadingJobs;
   }
   get launched(): boolean {
     return this.#launched;
@@ -170,6 +175,10 @@ export class WorkgroupCore {
   }
   retire(ws: WorkerSlot, reason: string): void {
     this.#registry.retire(ws, reason);
+  }
+  /** Stops an idle, member-less worker cooperatively (autoscaling); false when it is not idle. */
+  retireIdle(ws: WorkerSlot): boolean {
+    return this.state === 'active' && this.#registry.retireIdle(ws);
   }
 
   /** The error a new job or call is refused with, if any. */
@@ -192,7 +201,10 @@ export class WorkgroupCore {
       // Main imports the work modules too: it must know their classes to send them. Work dispatched
       // meanwhile waits for this (in order), then goes to the queue that the workers drain once ready.
       const registry = this.codec.registry;
-      this.#modulesReady = Promise.all(c.modules.map((url) => registry.load(url))).then(
+      // The program's entry module (a one-file program) is never waited for: see ClassRegistry.defer().
+      if (c.entryModule !== undefined) registry.defer(c.entryModule, c.modules.includes(c.entryModule));
+      const toLoad = c.modules.filter((url) => !registry.isDeferred(url));
+      this.#modulesReady = Promise.all(toLoad.map((url) => registry.load(url))).then(
         () => void (this.#modulesReady = undefined),
         (error: unknown) => {
           const url = c.modules.find((u) => !registry.isLoaded(u)) ?? c.modules[0];
@@ -280,8 +292,20 @@ export class WorkgroupCore {
     const refused = this.checkAccepting();
     if (refused) return Promise.reject(refused);
     const waitFor = this.#modulesReady ?? classesToLoad(this.codec, job);
-    if (waitFor) return waitFor.then(() => this.#dispatchNow(job, options, site, true));
-    return this.#dispatchNow(job, options, site, false);
+    if (!waitFor) return this.#dispatchNow(job, options, site, false);
+    // The timeout and signal hold while the job waits for a module too (counted from this call), and the
+    // job counts as pending meanwhile.
+    this.#loadingJobs++;
+    return waitWithin(waitFor, options, 'dispatch', 'job').then(
+      (o) => {
+        this.#loadingJobs--;
+        return this.#dispatchNow(job, o, site, true);
+      },
+      (e: unknown) => {
+        this.#loadingJobs--;
+        throw e;
+      },
+    );
   }
 
   #dispatchNow(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined, retried: boolean): Promise<unknown> {
@@ -321,6 +345,87 @@ export class WorkgroupCore {
     }
     this.#pending.add(p);
     this.#cancellation.arm(p, signal, options?.timeout, 'dispatch');
+    this.#dispatcher.scheduleKick();
+    return promise;
+  }
+
+  /**
+   * A batch of jobs for any worker, encoded in one pass and settled with one promise (see batch.ts). The
+   * signal and timeout cancel the whole batch; `onProgress` hears every job's reports with its index.
+   */
+  dispatchAll(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode): Promise<unknown[]> {
+    const refused = this.checkAccepting();
+    if (refused) return Promise.reject(refused);
+    const waitFor = this.#modulesReady ?? classesToLoad(this.codec, jobs[0]);
+    if (waitFor) return waitFor.then(() => this.#dispatchAllNow(jobs, options, site, mode, false));
+    return this.#dispatchAllNow(jobs, options, site, mode, false);
+  }
+
+  #dispatchAllNow(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode, retried: boolean): Promise<unknown[]> {
+    const refused = this.checkAccepting();
+    if (refused) return Promise.reject(refused);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'batch'));
+    const badTimeout = checkTimeout(options?.timeout);
+    if (badTimeout) return Promise.reject(badTimeout);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i];
+      if (typeof job !== 'object' || job === null || typeof (job as { execute?: unknown }).execute !== 'function') {
+        return Promise.reject(new TypeError(`dispatchAll() expects WorkgroupJob instances (objects with an execute() method), got ${describeValue(job)} at index ${i}`));
+      }
+    }
+    const max = this.config.maxQueue;
+    if (max !== Infinity && this.queuedCount + jobs.length > max) {
+      return Promise.reject(new WorkgroupQueueFullException(`a batch of ${jobs.length} jobs does not fit the job queue (maxQueue ${max}, ${this.queuedCount} queued): wait for jobs to finish, send a smaller batch or raise \`maxQueue\``));
+    }
+    let resolve!: (v: unknown[]) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<unknown[]>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const batch = new Batch(mode, jobs.length, resolve, reject);
+    const entries: Pending[] = [];
+    const onProgress = options?.onProgress;
+    const cancelRest = (reason: Error): void => {
+      for (const p of entries) if (this.#pending.get(p.id) === p && p.status !== 'cancelled') this.#cancellation.cancel(p, reason);
+    };
+    batch.onFirstFailure = () => cancelRest(new WorkgroupJobAbortedException('another job of its batch failed - job cancelled'));
+    for (let i = 0; i < jobs.length; i++) {
+      const p = this.#pending.createInBatch(batch, i, site, onProgress === undefined ? undefined : (v) => onProgress(v, i));
+      const error = this.#sendTracked(p, () => this.#dispatcher.enqueue(p, jobs[i]));
+      if (error) {
+        // Nothing of the batch may run alone: take back what was sent, then fail the batch with the reason.
+        const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.codec, jobs[i]) : undefined;
+        batch.abandon(); // settles nothing more: a retry (after loading classes) or the rejection below answers
+        cancelRest(new WorkgroupJobAbortedException('another job of its batch could not be sent - job cancelled'));
+        if (nested) return nested.then(() => this.#dispatchAllNow(jobs, options, site, mode, true));
+        return Promise.reject(sendError(error));
+      }
+      entries.push(p);
+      this.#pending.add(p);
+    }
+    if (signal !== undefined || options?.timeout !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => {
+        const reason = abortError(signal!, 'batch');
+        batch.fail(reason);
+        cancelRest(reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timeout = options?.timeout;
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          const reason = new WorkgroupTimeoutException('dispatchAll', timeout, 'the batch did not finish in time');
+          batch.fail(reason);
+          cancelRest(reason);
+        }, timeout);
+      }
+      batch.cleanup = () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
+      };
+    }
     this.#dispatcher.scheduleKick();
     return promise;
   }

@@ -239,7 +239,8 @@ export class Dispatcher {
         const old = Atomics.and(i32, POOL_IDLE_MASK_I32 + word, ~bit);
         if ((old & bit) === 0) continue;
         const ws = this.#workers.bySlot(word * 32 + (31 - Math.clz32(bit)));
-        if (ws && ws.state === 'ready') {
+        if (ws && ws.live) {
+          // (A worker main still sees as starting may have said ready and parked: it is woken too.)
           ws.wake();
           n--;
         }

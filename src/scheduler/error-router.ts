@@ -1,5 +1,5 @@
 /**
- * Error handlers by type (SPEC §3 "Error handlers"). Errors are classified by where they came from, never
+ * Error handlers by type. Errors are classified by where they came from, never
  * by their message. A specific handler wins over `all`; a handler that throws is logged, never rethrown.
  */
 import type { WorkgroupLogger } from '../shared/config-types.js';

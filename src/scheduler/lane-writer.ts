@@ -9,7 +9,7 @@
 import { encodeValue } from '../codec/codec.js';
 import type { Arena } from '../memory/arena.js';
 import { REC_JOB, REC_SPILL } from '../ring/protocol.js';
-import { LANE_JOB_HEAD, SPILL_BYTES, writeF64, writeWords } from '../ring/records.js';
+import { LANE_JOB_HEAD, R_TIME, SPILL_BYTES, writeF64, writeWords } from '../ring/records.js';
 import type { MainCodec } from './main-codec.js';
 import { detachUnsent } from './payloads.js';
 import type { Pending } from './pending.js';
@@ -30,6 +30,9 @@ export class LaneWriter {
   readonly #backlog: LaneItem[] = [];
   /** A backlog record that cannot be placed (shared memory full): the owner rejects its call. */
   readonly #onUnplaceable: (item: LaneItem, error: unknown) => void;
+  /** The record `send` is placing now: if it cannot be placed, `send` throws instead (not in the table yet). */
+  #sending: LaneItem | undefined;
+  #sendFailure: unknown;
 
   constructor(ws: WorkerSlot, codec: MainCodec, arena: Arena, onUnplaceable: (item: LaneItem, error: unknown) => void) {
     this.#ws = ws;
@@ -79,8 +82,25 @@ export class LaneWriter {
     writeHead(bytes, 0, words, withTime);
     bytes.set(body, head);
     if (p) this.#placed(p);
-    this.#backlog.push({ id: p?.id ?? 0, type, bytes });
-    this.flush();
+    this.#pushAndFlush({ id: p?.id ?? 0, type, bytes }, p);
+  }
+
+  /** Queues `item` and flushes; throws (and takes `p` back) when `item` itself cannot be placed. */
+  #pushAndFlush(item: LaneItem, p: Pending | undefined): void {
+    this.#backlog.push(item);
+    this.#sending = item;
+    this.#sendFailure = undefined;
+    try {
+      this.flush();
+    } finally {
+      this.#sending = undefined;
+    }
+    if (this.#sendFailure !== undefined) {
+      const error = this.#sendFailure;
+      this.#sendFailure = undefined;
+      if (p) this.#ws.laneWork.delete(p.id);
+      throw error;
+    }
   }
 
   /**
@@ -106,8 +126,7 @@ export class LaneWriter {
     for (const t of moved) ws.handle?.post({ type: 'transfer', id: t.id, buffer: t.buffer }, [t.buffer]);
     detachUnsent(transfer, new Set(moved.map((t) => t.buffer)));
     this.#placed(p);
-    this.#backlog.push({ id: p.id, type: REC_JOB, bytes });
-    this.flush();
+    this.#pushAndFlush({ id: p.id, type: REC_JOB, bytes }, p);
   }
 
   #placed(p: Pending): void {
@@ -131,7 +150,8 @@ export class LaneWriter {
           handle = this.#arena.alloc(item.bytes.length);
         } catch (error) {
           this.#backlog.shift();
-          this.#onUnplaceable(item, error);
+          if (item === this.#sending) this.#sendFailure = error;
+          else this.#onUnplaceable(item, error);
           continue;
         }
         this.#arena.viewOf(handle, item.bytes.length).set(item.bytes);
@@ -164,5 +184,5 @@ export class LaneWriter {
 
 function writeHead(u8: Uint8Array, off: number, words: readonly number[], withTime: boolean): void {
   writeWords(u8, off, words);
-  if (withTime) writeF64(u8, off + 8, now());
+  if (withTime) writeF64(u8, off + R_TIME, now());
 }

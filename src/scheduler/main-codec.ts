@@ -11,10 +11,11 @@ import { BIG_BINARY_THRESHOLD, OutOfBand } from '../shared/out-of-band.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
 import { type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
-import { DecodeSuspend } from '../codec/errors.js';
+import { ClassUnavailableError, DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
-import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
+import { ClassRegistry, deferredMessage, splitClassId } from '../shared/class-registry.js';
 import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
+import { LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES } from '../shared/run-function.js';
 
 export const ARENA_BUFFER_ID = 0;
 
@@ -50,6 +51,7 @@ export class MainCodec {
     this.#table = new ClassTableWriter(pool);
     // The library's error classes cross threads as themselves (both sides import the same errors module).
     this.registry.registerModule(LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES);
+    this.registry.registerModule(LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES); // wg.run(fn)'s job
     this.#bufferIds.set(arena.sab, ARENA_BUFFER_ID);
     this.#buffers.set(ARENA_BUFFER_ID, arena.sab);
     const oob = new OutOfBand(arena);
@@ -114,6 +116,7 @@ export class MainCodec {
     const ctor = this.registry.ctorOf(id);
     if (ctor) return ctor;
     const { url, name } = splitClassId(id);
+    if (this.registry.isDeferred(url)) throw new ClassUnavailableError(deferredMessage(url)); // (see ClassRegistry.defer)
     if (!this.registry.isLoaded(url)) throw new DecodeSuspend(this.registry.load(url));
     throw new Error(`module ${url} does not export a class named ${name}`);
   }

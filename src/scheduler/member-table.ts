@@ -14,6 +14,7 @@ import type { Pending, PendingTable } from './pending.js';
 import { type ControlWaiter, type InvokeOptions, type MemberRecord, abortError, describeValue, sendError } from './types.js';
 import type { WorkerSet } from './worker-set.js';
 import type { WorkerSlot } from './worker-slot.js';
+import { waitWithin } from '../shared/deadline.js';
 
 /** What the member table needs from the rest of the core. */
 export interface MemberHost {
@@ -165,7 +166,8 @@ export class MemberTable {
     const rec = this.#records.get(memberId);
     if (rec && rec.state === 'ready') {
       const check = this.#host.refusal() ? undefined : this.#host.preflight(rec.worker);
-      if (check) return check.then(() => this.#invokeNow(memberId, command, options, site)); // checkBeforeDispatching: probe a stale worker first
+      // checkBeforeDispatching: probe a stale worker first (the call's timeout and signal hold meanwhile)
+      if (check) return waitWithin(check, options, 'invoke', 'request').then((o) => this.#invokeNow(memberId, command, o, site));
     }
     return this.#invokeNow(memberId, command, options, site);
   }
@@ -263,7 +265,7 @@ export class MemberTable {
   }
 
   #reply(ws: WorkerSlot, notifyId: number, ok: boolean, value: unknown): void {
-    if (!ws.live || !ws.writer) return;
+    if (ws.exited || !ws.writer) return; // (a stopping worker may await it in a member's dispose())
     try {
       ws.writer.send(undefined, REC_NOTIFY_REPLY, [notifyId, ok ? 1 : 0], value, ok ? 'answer' : 'error', false);
     } catch (e) {

@@ -14,6 +14,7 @@
  * | cancelled | already rejected; a worker may still hold it: its answer is dropped when it comes | worker / queuePos |
  */
 import type { ArenaHandle } from '../memory/arena.js';
+import type { Batch } from './batch.js';
 import type { WorkerSlot } from './worker-slot.js';
 
 export type PendingKind = 'job' | 'invoke';
@@ -49,7 +50,12 @@ export interface Pending {
   chain: Promise<void> | undefined;
   /** When a cancel of work a worker may hold was sent (ms, performance.now()); 0 until then. */
   cancelSentAt: number;
+  /** The batch it belongs to (`dispatchAll`): it settles into the batch at `index`, not into a promise. */
+  batch: Batch | undefined;
+  index: number;
 }
+
+const none = (): void => undefined;
 
 export class PendingTable {
   readonly #entries = new Map<number, Pending>();
@@ -62,7 +68,8 @@ export class PendingTable {
 
   /**
    * `release` gives back what an entry holds (arena blocks, lane bookkeeping) when it leaves the table;
-   * `onChange` runs when the table becomes empty or non-empty (keep-alive and the results loop follow it).
+   * `onChange` runs when the table, or its unsettled part, becomes empty or non-empty (keep-alive and the
+   * results loop follow it).
    */
   constructor(release: (p: Pending) => void, onChange: () => void) {
     this.#release = release;
@@ -82,12 +89,24 @@ export class PendingTable {
     const p: Pending = {
       id, kind, resolve, reject, site, onProgress, memberId, status: 'backlog', worker: undefined, queuePos: -1, bytes: undefined,
       backlogOff: -1, backlogLen: 0, arena: undefined, cleanup: undefined, blobs: undefined, chain: undefined, cancelSentAt: 0,
+      batch: undefined, index: 0,
     };
     return { p, promise };
   }
 
+  /** A new job entry of `batch` (no promise of its own: it settles into the batch at `index`). */
+  createInBatch(batch: Batch, index: number, site: { stack?: string } | undefined, onProgress: ((value: unknown) => void) | undefined): Pending {
+    const id = this.#nextId;
+    this.#nextId = id >= 0x7ffffffe ? 1 : id + 1;
+    return {
+      id, kind: 'job', resolve: none, reject: none, site, onProgress, memberId: 0, status: 'backlog', worker: undefined, queuePos: -1,
+      bytes: undefined, backlogOff: -1, backlogLen: 0, arena: undefined, cleanup: undefined, blobs: undefined, chain: undefined,
+      cancelSentAt: 0, batch, index,
+    };
+  }
+
   add(p: Pending): void {
-    const wasEmpty = this.#entries.size === 0;
+    const wasEmpty = this.#entries.size === 0 || this.#unsettled === 0;
     this.#entries.set(p.id, p);
     this.#unsettled++;
     if (wasEmpty) this.#onChange();
@@ -114,7 +133,8 @@ export class PendingTable {
   /** Resolves `p` (false when it had settled already). */
   resolve(p: Pending, value: unknown): boolean {
     if (p.status === 'cancelled' || !this.#remove(p)) return false;
-    p.resolve(value);
+    if (p.batch) p.batch.settle(p.index, true, value);
+    else p.resolve(value);
     this.#settled();
     return true;
   }
@@ -122,7 +142,8 @@ export class PendingTable {
   /** Rejects `p` (false when it had settled already). */
   reject(p: Pending, error: unknown): boolean {
     if (p.status === 'cancelled' || !this.#remove(p)) return false;
-    p.reject(error);
+    if (p.batch) p.batch.settle(p.index, false, error);
+    else p.reject(error);
     this.#settled();
     return true;
   }
@@ -137,7 +158,9 @@ export class PendingTable {
     p.cleanup?.();
     p.cleanup = undefined;
     this.#unsettled--;
-    p.reject(error);
+    if (p.batch) p.batch.settle(p.index, false, error);
+    else p.reject(error);
+    if (this.#unsettled === 0) this.#onChange();
     this.#settled();
     return true;
   }
@@ -152,6 +175,11 @@ export class PendingTable {
     this.#wakeWaiters();
   }
 
+  /** Wakes `nextSettle` waiters without a settle (a worker left: a drain looks again). */
+  poke(): void {
+    this.#wakeWaiters();
+  }
+
   /** Resolves at the next settle or forget (for `shutdown({ drain: true })`). */
   nextSettle(): Promise<void> {
     return new Promise((resolve) => this.#settleWaiters.push(resolve));
@@ -162,7 +190,7 @@ export class PendingTable {
     this.#entries.delete(p.id);
     this.#unsettled--;
     this.#release(p);
-    if (this.#entries.size === 0) this.#onChange();
+    if (this.#entries.size === 0 || this.#unsettled === 0) this.#onChange();
     return true;
   }
 

@@ -1,5 +1,5 @@
 /**
- * When to replace a worker that died, and when to stop (SPEC §3 "Crashes": a worker that keeps dying at
+ * When to replace a worker that died, and when to stop (docs/architecture.md, "Failure model": a worker that keeps dying at
  * start-up is not respawned in a loop).
  *
  * A death is an *early death* when the worker never became ready, or died within `EARLY_DEATH_MS` of

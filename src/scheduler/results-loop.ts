@@ -8,7 +8,7 @@ import { DecodeSuspend } from '../codec/errors.js';
 import type { Arena, ArenaHandle } from '../memory/arena.js';
 import { MASK_WORDS, POOL_DIRTY_MASK_I32, POOL_MAIN_PARKED_I32, POOL_RESULTS_SEQ_I32 } from '../ring/layout.js';
 import { ORIGIN_FLAG_INTERNAL, ORIGIN_INSTANCE, ORIGIN_JOB, REC_ERR, REC_NOTIFY, REC_OK, REC_PROGRESS, REC_SPILL, REC_UNCAUGHT } from '../ring/protocol.js';
-import { readWord } from '../ring/records.js';
+import { BODY_ONE_WORD, BODY_TWO_WORDS, R_ID, R_SECOND, R_SPILL_GENERATION, R_SPILL_LENGTH, readWord } from '../ring/records.js';
 import { RingCorruptError } from '../ring/spsc.js';
 import { waitAsyncPromise } from '../ring/wait.js';
 import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupIsolateError, combineStacks, markAwaitingMainStack } from '../shared/errors.js';
@@ -86,7 +86,13 @@ export class ResultsLoop {
   /** A worker posted 'wake' (it wrote results while main was not waiting on the results word). */
   ring(): void {
     if (this.#doorbell) this.#doorbell();
-    else this.drain();
+    else {
+      try {
+        this.drain();
+      } catch (error) {
+        this.#errors.fire('unknown', error, { isolateIndex: -1 });
+      }
+    }
     this.start();
   }
 
@@ -201,18 +207,18 @@ export class ResultsLoop {
       case REC_OK:
       case REC_ERR:
       case REC_PROGRESS: {
-        const id = readWord(u8, off);
+        const id = readWord(u8, off + R_ID);
         const p = this.#pending.get(id);
         if (!p || p.status === 'cancelled') {
           if (p && type !== REC_PROGRESS) this.#pending.forget(p);
-          this.#decodeThen(ws, u8, off + (type === REC_ERR ? 8 : 4), off + len, ignore); // frees its out-of-band payloads
+          this.#decodeThen(ws, u8, off + (type === REC_ERR ? BODY_TWO_WORDS : BODY_ONE_WORD), off + len, ignore); // frees its out-of-band payloads
           return; // a late answer to something already settled: dropped
         }
         if (type === REC_OK && p.chain === undefined) {
           // Hot path: decode in place and settle, no closure.
           let value: unknown;
           try {
-            value = this.#codec.decode(u8, off + 4, off + len, ws.slot);
+            value = this.#codec.decode(u8, off + BODY_ONE_WORD, off + len, ws.slot);
           } catch {
             value = NOT_DECODED;
           }
@@ -221,8 +227,8 @@ export class ResultsLoop {
             return;
           }
         }
-        const start = off + (type === REC_ERR ? 8 : 4);
-        const origin = type === REC_ERR ? readWord(u8, off + 4) : 0;
+        const start = off + (type === REC_ERR ? BODY_TWO_WORDS : BODY_ONE_WORD);
+        const origin = type === REC_ERR ? readWord(u8, off + R_SECOND) : 0;
         this.#decodeInOrder(p, ws, u8, start, off + len, (value, failed) => {
           if (failed) {
             const error = new InvalidWorkgroupResponseException(`could not decode the answer of worker #${ws.index}: ${(value as Error)?.message}`, { cause: value });
@@ -240,21 +246,21 @@ export class ResultsLoop {
         return;
       }
       case REC_NOTIFY: {
-        const notifyId = readWord(u8, off);
-        const memberId = readWord(u8, off + 4);
-        this.#decodeThen(ws, u8, off + 8, off + len, (command, failed) => this.#host.notify(ws, notifyId, memberId, command, failed));
+        const notifyId = readWord(u8, off + R_ID);
+        const memberId = readWord(u8, off + R_SECOND);
+        this.#decodeThen(ws, u8, off + BODY_TWO_WORDS, off + len, (command, failed) => this.#host.notify(ws, notifyId, memberId, command, failed));
         return;
       }
       case REC_UNCAUGHT: {
-        this.#decodeThen(ws, u8, off + 8, off + len, (error) => {
+        this.#decodeThen(ws, u8, off + BODY_TWO_WORDS, off + len, (error) => {
           this.#errors.fire('unknown', error, { isolateIndex: ws.index });
         });
         return;
       }
       case REC_SPILL: {
-        const inner = readWord(u8, off);
-        const handle: ArenaHandle = { offset: readWord(u8, off + 4) | 0, generation: readWord(u8, off + 8) | 0 };
-        const total = readWord(u8, off + 12);
+        const inner = readWord(u8, off + R_ID);
+        const handle: ArenaHandle = { offset: readWord(u8, off + R_SECOND) | 0, generation: readWord(u8, off + R_SPILL_GENERATION) | 0 };
+        const total = readWord(u8, off + R_SPILL_LENGTH);
         let view: Uint8Array;
         try {
           view = this.#arena.viewOf(handle, total);

@@ -13,6 +13,12 @@ export interface DispatchOptions {
   readonly transfer?: readonly ArrayBuffer[];
 }
 
+export interface BatchOptions {
+  readonly signal?: AbortSignal;
+  readonly timeout?: number;
+  readonly onProgress?: (value: unknown, index: number) => void;
+}
+
 export interface InvokeOptions {
   readonly signal?: AbortSignal;
   readonly timeout?: number;

@@ -13,7 +13,10 @@
  *   6. respawn — a crash (or a replacement) gets a new worker at a new index, with back-off.
  */
 import type { Arena } from '../memory/arena.js';
-import { CB_CLAIM_INTENT, POOL_IDLE_MASK_I32, controlBase } from '../ring/layout.js';
+import { CB_CLAIM_INTENT, CMD_STOP, LANE_DIRECT_HEADER, POOL_IDLE_MASK_I32, controlBase, readLaneLayout } from '../ring/layout.js';
+import { REC_SPILL } from '../ring/protocol.js';
+import { R_SECOND, R_SPILL_GENERATION, readWord } from '../ring/records.js';
+import { SpscConsumer } from '../ring/spsc.js';
 import { CELL_INLINE_MAX } from '../ring/job-queue.js';
 import type { ResolvedConfig } from '../shared/config-types.js';
 import { WorkgroupException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupSetupException } from '../shared/errors.js';
@@ -114,6 +117,7 @@ export class WorkerRegistry {
     const failures: WorkgroupSetupException[] = [];
     const workers = this.#p.workers;
     const start = async (): Promise<void> => {
+      if (!this.#host.active) return; // shut down while launching (one by one): start no more
       const index = workers.nextIndex++;
       try {
         await this.#start(index, undefined);
@@ -238,6 +242,9 @@ export class WorkerRegistry {
       ws.readyWaiter?.resolve();
       ws.readyWaiter = undefined;
       this.#p.dispatcher.kick();
+      // It may have parked before main read this message, its wake-up bit taken by a kick that saw it
+      // still starting: wake it when jobs wait.
+      if (this.#p.dispatcher.queue.size > 0) ws.wake();
       return;
     }
     if (m.type === 'setupFailed') {
@@ -246,6 +253,7 @@ export class WorkerRegistry {
       const msg = cause instanceof Error ? cause.message : String(cause);
       ws.readyWaiter?.reject(new WorkgroupSetupException(ws.index, msg, { cause }));
       ws.readyWaiter = undefined;
+      this.#p.pending.poke();
       return;
     }
     this.#host.control(ws, m);
@@ -275,6 +283,20 @@ export class WorkerRegistry {
     ws.intent = 'replace';
     ws.state = 'stopping';
     void ws.fenceOff(0).then(() => ws.handle?.terminate());
+  }
+
+  /**
+   * Ends an idle worker cooperatively (autoscaling): no new work reaches it (it is no longer live), its
+   * stop command keeps it from claiming more from the shared queue, and a job it claimed in the same
+   * instant is finished and delivered before it exits by itself. Never terminated, never replaced, no
+   * error reported. False (and nothing changes) unless it is ready, runs nothing and holds no member.
+   */
+  retireIdle(ws: WorkerSlot): boolean {
+    if (ws.exited || ws.intent !== undefined || ws.state !== 'ready' || ws.members.size > 0 || ws.setupsInFlight > 0 || ws.isBusy()) return false;
+    ws.intent = 'retire';
+    ws.state = 'stopping';
+    ws.command(CMD_STOP);
+    return true;
   }
 
   /**
@@ -349,6 +371,7 @@ export class WorkerRegistry {
     // 4. Its members.
     members.workerGone(ws, reason);
     ws.writer?.clear();
+    this.#freeUnreadSpills(ws);
     ws.readyWaiter?.reject(ws.killed ? new WorkgroupSetupException(index, 'it was killed before it was ready') : new WorkgroupSetupException(index, `${why} before it was ready`, cause));
     ws.readyWaiter = undefined;
     // 5. Its arena blocks, its shared words, its slot.
@@ -364,6 +387,28 @@ export class WorkerRegistry {
     // 6. Report a crash once, and replace the worker.
     if (crashed) errors.fire('communication', new WorkgroupMemberDeadException(index, why, cause), { isolateIndex: index });
     if ((crashed || (ws.intent === 'replace' && serving)) && config.respawn && this.#host.active) this.#scheduleRespawn(index, facts);
+    pending.poke(); // a drain waiting for the live workers looks again
+  }
+
+  /**
+   * The arena blocks of spill records (lane records too big for the ring) the worker never read: the worker
+   * frees them when it reads them, so for a dead worker main walks what is left of its direct ring.
+   */
+  #freeUnreadSpills(ws: WorkerSlot): void {
+    const { arena } = this.#p;
+    try {
+      const layout = readLaneLayout(ws.laneBuffer);
+      const ring = new SpscConsumer(ws.laneBuffer, LANE_DIRECT_HEADER, layout.directData, layout.directCapacity);
+      for (let off = ring.next(); off >= 0; off = ring.next()) {
+        if (ring.type === REC_SPILL) {
+          const handle = { offset: readWord(ring.u8, off + R_SECOND) | 0, generation: readWord(ring.u8, off + R_SPILL_GENERATION) | 0 };
+          if (arena.isLive(handle)) arena.free(handle);
+        }
+        ring.advance();
+      }
+    } catch {
+      // a ring the dying worker left inconsistent: nothing more to free
+    }
   }
 
   /**

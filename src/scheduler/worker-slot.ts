@@ -7,33 +7,8 @@
  * workgroup decided to end it, one `intent` saying why (kill, replace, shutdown). A worker that dies with
  * no intent crashed. Only the worker registry changes `state` and `intent`.
  */
-import {
-  CB_CLAIM_INTENT,
-  CB_COMMAND,
-  CB_DOORBELL,
-  CB_HEARTBEAT,
-  CB_JOBS_DONE,
-  CB_JOBS_FAILED,
-  CB_PARKED,
-  CB_PROBE_ACK,
-  CB_PROBE_SEQ,
-  CB_RUNNING,
-  CB_STATE,
-  CB_CANCEL,
-  CB_SKIP,
-  SKIP_WORDS,
-  POOL_SPINNER_MASK_I32,
-  CMD_CONTROL,
-  LANE_DIRECT_HEADER,
-  LANE_RESULT_HEADER,
-  MAX_CONCURRENCY,
-  SLOT_I32,
-  STATE_DEAD,
-  CB_FENCE,
-  controlBase,
-  createLaneRegion,
-  laneLayout,
-} from '../ring/layout.js';
+import { CB_FENCE, CMD_CONTROL, LANE_DIRECT_HEADER, LANE_RESULT_HEADER, POOL_SPINNER_MASK_I32, STATE_DEAD, createLaneRegion, laneLayout } from '../ring/layout.js';
+import { ControlBlock } from '../ring/control-block.js';
 import { FENCE_OPEN, fenceOff, fenceWord } from '../ring/fence.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
 import type { WorkerHandle } from '../shared/platform.js';
@@ -42,7 +17,7 @@ import type { LaneWriter } from './lane-writer.js';
 export type SlotState = 'starting' | 'ready' | 'failed' | 'stopping' | 'dead';
 
 /** Why the workgroup ends a worker: `kill()`, a replacement (ignored cancel, failed probes), or shutdown. */
-export type ExitIntent = 'kill' | 'replace' | 'shutdown';
+export type ExitIntent = 'kill' | 'replace' | 'shutdown' | 'retire';
 
 export class WorkerSlot {
   readonly index: number;
@@ -51,8 +26,8 @@ export class WorkerSlot {
   readonly laneBuffer: SharedArrayBuffer;
   readonly direct: SpscProducer;
   readonly results: SpscConsumer;
-  readonly #i32: Int32Array;
-  readonly #cb: number;
+  /** Its control block in the pool region (the words both sides share). */
+  readonly control: ControlBlock;
   handle: WorkerHandle | undefined;
   /** The main → worker half of its lane (set by the registry when it spawns the worker). */
   writer: LaneWriter | undefined;
@@ -84,8 +59,6 @@ export class WorkerSlot {
   probing: Promise<boolean> | undefined;
   /** Sum of the worker's liveness counters when main last looked (see `activity()`). */
   lastActivity = 0;
-  /** Cancels of lane work sent to this worker's skip words, round robin (see `skipLaneWork`). */
-  #nextSkip = 0;
 
   constructor(index: number, slot: number, label: string, pool: SharedArrayBuffer, directBytes: number, resultBytes: number) {
     this.index = index;
@@ -95,10 +68,9 @@ export class WorkerSlot {
     const layout = laneLayout(directBytes, resultBytes);
     this.direct = new SpscProducer(this.laneBuffer, LANE_DIRECT_HEADER, layout.directData, directBytes);
     this.results = new SpscConsumer(this.laneBuffer, LANE_RESULT_HEADER, layout.resultData, resultBytes);
-    this.#i32 = new Int32Array(pool);
-    this.#cb = controlBase(slot);
+    this.control = new ControlBlock(pool, slot);
     // This worker's generation in its slot's fence word (the slot's previous thread sees another one).
-    Atomics.store(this.#i32, this.#cb + CB_FENCE, fenceWord(index, FENCE_OPEN));
+    Atomics.store(this.control.i32, this.control.base + CB_FENCE, fenceWord(index, FENCE_OPEN));
     this.exitedPromise = new Promise<void>((resolve) => {
       this.#markExited = resolve;
     });
@@ -126,39 +98,35 @@ export class WorkerSlot {
    * script delivers what the worker published. Returns true when the worker acknowledged.
    */
   fenceOff(graceMs: number): Promise<boolean> {
-    return fenceOff(this.#i32, this.#cb + CB_FENCE, this.index, graceMs, () => this.wake(), () => this.exited, () => this.finishedCount());
+    const c = this.control;
+    return fenceOff(c.i32, c.base + CB_FENCE, this.index, graceMs, () => this.wake(), () => this.exited, () => this.finishedCount());
   }
 
   /** Wakes the worker: bump its doorbell; notify only when it says it is parked. */
   wake(): void {
-    Atomics.add(this.#i32, this.#cb + CB_DOORBELL, 1);
-    if (Atomics.load(this.#i32, this.#cb + CB_PARKED) !== 0) Atomics.notify(this.#i32, this.#cb + CB_DOORBELL, 1);
+    this.control.ring();
   }
 
   /** Tells a worker (possibly parked in Atomics.wait) that a control message waits on its port. */
   signalControl(): void {
-    Atomics.or(this.#i32, this.#cb + CB_COMMAND, CMD_CONTROL);
-    this.wake();
+    this.control.request(CMD_CONTROL);
   }
 
   command(bits: number): void {
-    Atomics.or(this.#i32, this.#cb + CB_COMMAND, bits);
-    this.wake();
+    this.control.request(bits);
   }
 
   /** Asks the worker to answer a probe; returns the sequence number it must echo. */
   requestProbe(): number {
-    const seq = Atomics.add(this.#i32, this.#cb + CB_PROBE_SEQ, 1) + 1;
-    this.wake();
-    return seq;
+    return this.control.requestProbe();
   }
 
   probeAck(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_PROBE_ACK);
+    return this.control.probeAck();
   }
 
   heartbeat(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_HEARTBEAT);
+    return this.control.heartbeat();
   }
 
   /**
@@ -166,27 +134,25 @@ export class WorkerSlot {
    * (heartbeat), a probe answered, a job or call finished. Read from shared memory, no round trip.
    */
   activity(): number {
-    const i32 = this.#i32;
-    const cb = this.#cb;
-    return (Atomics.load(i32, cb + CB_HEARTBEAT) + Atomics.load(i32, cb + CB_PROBE_ACK) + Atomics.load(i32, cb + CB_JOBS_DONE) + Atomics.load(i32, cb + CB_JOBS_FAILED)) | 0;
+    return this.control.activity();
   }
 
   /** Jobs and calls this worker finished (ok or failed), from its shared counters. */
   finishedCount(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_JOBS_DONE) + Atomics.load(this.#i32, this.#cb + CB_JOBS_FAILED);
+    return this.control.finished();
   }
 
   /** Its claim intent on the shared queue (−1: none). Frozen once the thread has exited. */
   claimIntent(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_CLAIM_INTENT);
+    return this.control.claimIntent();
   }
 
   sharedState(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_STATE);
+    return this.control.state();
   }
 
   markDeadInSharedMemory(): void {
-    Atomics.store(this.#i32, this.#cb + CB_STATE, STATE_DEAD);
+    this.control.setState(STATE_DEAD);
   }
 
   /**
@@ -194,26 +160,17 @@ export class WorkerSlot {
    * worker in this slot starts without stale running, cancel, probe or stats words.
    */
   resetControlBlock(): void {
-    const i32 = this.#i32;
-    for (let k = 0; k < SLOT_I32; k++) Atomics.store(i32, this.#cb + k, 0);
-    Atomics.store(i32, this.#cb + CB_CLAIM_INTENT, -1);
-    Atomics.store(i32, this.#cb + CB_STATE, STATE_DEAD);
+    this.control.reset();
   }
 
   /** Job ids in the worker's shared running words (for crash recovery and cancellation). */
   runningIds(): number[] {
-    const out: number[] = [];
-    for (let r = 0; r < MAX_CONCURRENCY; r++) {
-      const id = Atomics.load(this.#i32, this.#cb + CB_RUNNING + r);
-      if (id !== 0) out.push(id);
-    }
-    return out;
+    return this.control.runningIds();
   }
 
   /** Index of the running word holding `id`, or −1. */
   runningSlotOf(id: number): number {
-    for (let r = 0; r < MAX_CONCURRENCY; r++) if (Atomics.load(this.#i32, this.#cb + CB_RUNNING + r) === id) return r;
-    return -1;
+    return this.control.runningSlotOf(id);
   }
 
   /**
@@ -222,39 +179,34 @@ export class WorkerSlot {
    * starts it.
    */
   isExecuting(): boolean {
-    if (this.setupsInFlight > 0) return true;
-    for (let r = 0; r < MAX_CONCURRENCY; r++) if (Atomics.load(this.#i32, this.#cb + CB_RUNNING + r) !== 0) return true;
-    return false;
+    return this.setupsInFlight > 0 || this.control.anyRunning();
   }
 
   isBusy(): boolean {
-    for (let r = 0; r < MAX_CONCURRENCY; r++) if (Atomics.load(this.#i32, this.#cb + CB_RUNNING + r) !== 0) return true;
-    return this.laneWork.size > 0;
+    return this.control.anyRunning() || this.laneWork.size > 0;
   }
 
   /** Tells a running job its caller cancelled it: its `signal` aborts. False when `id` is not running here. */
   signalCancel(id: number): boolean {
-    const r = this.runningSlotOf(id);
+    const r = this.control.runningSlotOf(id);
     if (r < 0) return false;
-    Atomics.store(this.#i32, this.#cb + CB_CANCEL + r, id);
+    this.control.setCancel(r, id);
     this.wake();
     return true;
   }
 
   /**
    * Asks the worker to skip lane work `id` if it has not started it (a cancelled pinned job or member call
-   * still in the direct ring): the worker checks these words before it starts a lane record. Round robin
-   * over SKIP_WORDS words: with more cancels in flight the oldest may be overwritten, and that work then
-   * runs and its answer is dropped (main also signals it once it sees it running).
+   * still in the direct ring): the worker checks its skip words before it starts a lane record. With more
+   * cancels in flight than skip words the oldest is overwritten: that work then runs, is told as soon as
+   * main sees it running, and its answer is dropped.
    */
   skipLaneWork(id: number): void {
-    const k = this.#nextSkip;
-    this.#nextSkip = (k + 1) % SKIP_WORDS;
-    Atomics.store(this.#i32, this.#cb + CB_SKIP + k, id);
+    this.control.addSkip(id);
   }
 
   /** Clears the spinning-place bit of this worker's slot (after its thread is gone). */
   giveBackSpinPlace(): void {
-    Atomics.and(this.#i32, POOL_SPINNER_MASK_I32 + (this.slot >> 5), ~(1 << (this.slot & 31)));
+    Atomics.and(this.control.i32, POOL_SPINNER_MASK_I32 + (this.slot >> 5), ~(1 << (this.slot & 31)));
   }
 }

@@ -45,4 +45,6 @@ export interface ResolvedConfig {
   readonly captureMainStack: 'await' | 'eager' | 'off';
   readonly mainSpinMicros: number;
   readonly maxSpinningWorkers: number;
+  /** The program's entry module (never imported and waited for by main: see ClassRegistry.defer()). */
+  readonly entryModule: string | undefined;
 }

@@ -18,7 +18,9 @@ export type WorkgroupErrorCode =
   | 'ERR_WORKGROUP_TIMEOUT'
   | 'ERR_WORKGROUP_ISOLATE_ERROR'
   | 'ERR_WORKGROUP_QUEUE_FULL'
-  | 'ERR_WORKGROUP_INVALID_RESPONSE';
+  | 'ERR_WORKGROUP_INVALID_RESPONSE'
+  /** isolate-workgroup/bullmq: Redis could not be reached. */
+  | 'ERR_WORKGROUP_REMOTE_UNREACHABLE';
 
 export interface WorkgroupErrorOptions {
   cause?: unknown;
@@ -184,7 +186,7 @@ export function withCallerStack<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
- * Rewrites the stack of an error that came from a worker so it holds both sides (SPEC §3):
+ * Rewrites the stack of an error that came from a worker so it holds both sides:
  *
  *     TypeError: bad input
  *     === Stack trace in worker (where the error was thrown) ===

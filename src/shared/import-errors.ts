@@ -1,6 +1,6 @@
-/** Import failures of work modules, explained (SPEC §1: TypeScript work modules). */
+/** Import failures of work modules, explained (TypeScript work modules: README, "Example"). */
 
-/** Turns Node's bare ERR_UNKNOWN_FILE_EXTENSION for a `.ts` work module into advice (SPEC §1). */
+/** Turns Node's bare ERR_UNKNOWN_FILE_EXTENSION for a `.ts` work module into advice. */
 export function explainImportError(error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && error instanceof Error && /\.m?ts\b/.test(error.message)) {

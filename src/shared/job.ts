@@ -149,6 +149,18 @@ export abstract class WorkerCommand<R = unknown> {
 /** The result type a command declares. */
 export type CommandResult<C> = C extends WorkerCommand<infer R> ? R : unknown;
 
+/** The commands a member accepts: the parameter type of its `handle()`. */
+export type MemberCommand<M> = M extends { handle(command: infer C): unknown } ? C : unknown;
+
+/**
+ * The result type of `proxy.invoke(command)`: the type the command declares (`WorkerCommand<R>`), or
+ * else what the member's `handle()` resolves to.
+ */
+export type InvokeResult<M, C> =
+  C extends WorkerCommand<infer R> ? (unknown extends R ? HandleResult<M> : R) : HandleResult<M>;
+
+type HandleResult<M> = M extends { handle(command: never): infer R } ? Awaited<R> : unknown;
+
 /** The result type of a job: what its `execute()` resolves to. */
 export type JobResult<J> = J extends { execute(): infer R } ? Awaited<R> : unknown;
 

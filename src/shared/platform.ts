@@ -1,5 +1,5 @@
 /**
- * The main thread's view of a platform (design-notes R.10). One implementation per platform:
+ * The main thread's view of a platform. One implementation per platform:
  * `src/workers/node-platform.ts` (worker_threads) and `src/workers/browser-platform.ts` (Web Workers).
  */
 import type { ControlToMain, ControlToWorker, WorkerInit } from '../ring/protocol.js';
@@ -36,6 +36,8 @@ export interface Platform {
   spawn(options: SpawnOptions, events: WorkerEvents): WorkerHandle;
   /** Number of logical cores (for defaults). */
   cores(): number;
+  /** The URL of the program's entry module, where the platform knows it (Node: `process.argv[1]`). */
+  entryModuleUrl?(): string | undefined;
   /** True when the main thread can use `Atomics.waitAsync` (else workers ring a message doorbell). */
   readonly hasWaitAsync: boolean;
   /** Marks a timer so that it does not keep the process alive (Node) — no-op in browsers. */

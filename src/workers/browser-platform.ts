@@ -1,5 +1,5 @@
 /**
- * The browser platform adapter (main-thread side, design-notes R.10): module Web Workers started from the
+ * The browser platform adapter (main-thread side): module Web Workers started from the
  * literal `new Worker(new URL('./entry.browser.js', import.meta.url), { type: 'module' })` (bundlers find
  * the entry from it), a MessageChannel per worker for control messages, and no blocking on the main thread.
  *
@@ -14,7 +14,8 @@
  * 'closed' message and a fixed delay after `terminate()` stand in. A load failure (an `error` event
  * before the worker started) is a death too.
  */
-import { CB_COMMAND, CB_DOORBELL, CMD_STOP, controlBase } from '../ring/layout.js';
+import { ControlBlock } from '../ring/control-block.js';
+import { CMD_STOP } from '../ring/layout.js';
 import type { ControlToMain } from '../ring/protocol.js';
 import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import type { BrowserBoot, BrowserErrorEvent, BrowserGlobals, BrowserLifecycle, BrowserWorker } from './browser-globals.js';
@@ -120,8 +121,7 @@ class BrowserWorkerHandle implements WorkerHandle {
   readonly #worker: BrowserWorker;
   readonly #port;
   readonly #events: WorkerEvents;
-  readonly #i32: Int32Array;
-  readonly #cb: number;
+  readonly #control: ControlBlock;
   readonly #lock: string | undefined;
   readonly #exited: Promise<void>;
   #markExited!: () => void;
@@ -134,8 +134,7 @@ class BrowserWorkerHandle implements WorkerHandle {
 
   constructor(options: SpawnOptions, events: WorkerEvents) {
     this.#events = events;
-    this.#i32 = new Int32Array(options.init.pool);
-    this.#cb = controlBase(options.init.slot);
+    this.#control = new ControlBlock(options.init.pool, options.init.slot);
     this.#lock = g.navigator?.locks ? lockName() : undefined;
     this.#exited = new Promise<void>((resolve) => {
       this.#markExited = resolve;
@@ -169,9 +168,8 @@ class BrowserWorkerHandle implements WorkerHandle {
     if (!this.#terminating) {
       this.#terminating = true;
       // A worker between jobs sees STOP at once and returns to its event loop, where terminate() ends it.
-      Atomics.or(this.#i32, this.#cb + CB_COMMAND, CMD_STOP);
-      Atomics.add(this.#i32, this.#cb + CB_DOORBELL, 1);
-      Atomics.notify(this.#i32, this.#cb + CB_DOORBELL);
+      this.#control.request(CMD_STOP);
+      this.#control.ring(true);
       this.#worker.terminate();
       this.#watchForDeath();
     }
@@ -230,7 +228,7 @@ class BrowserWorkerHandle implements WorkerHandle {
     this.#exitedFlag = true;
     // The thread is gone: take back the STOP bit set by terminate(), so that it cannot stop the next
     // worker in this slot.
-    if (this.#terminating) Atomics.and(this.#i32, this.#cb + CB_COMMAND, ~CMD_STOP);
+    if (this.#terminating) this.#control.withdraw(CMD_STOP);
     this.#port.onmessage = null;
     this.#port.close();
     const code = this.#terminating ? 1 : this.#closed ? 0 : undefined;

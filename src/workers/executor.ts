@@ -9,14 +9,14 @@ import { WorkgroupException } from '../shared/errors.js';
 import { bindRuntime, unbindRuntime } from '../shared/job.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import { KIND_ARENA, type JobQueueConsumer } from '../ring/job-queue.js';
-import { CB_JOBS_DONE, CB_JOBS_FAILED } from '../ring/layout.js';
 import { ORIGIN_FLAG_INTERNAL, ORIGIN_INSTANCE, ORIGIN_JOB, REC_ERR, REC_OK } from '../ring/protocol.js';
 import type { MemberHost } from './member-host.js';
 import type { ResultWriter } from './result-writer.js';
 import type { RunSlots } from './run-slots.js';
 import type { Running } from './running.js';
 import { epochNow, type WorkerContext } from './worker-context.js';
-import { plainError, readF64, readWord } from './worker-codec.js';
+import { BODY_TWO_WORDS, LANE_JOB_HEAD, R_ID, R_SECOND, R_TIME, readF64, readWord } from '../ring/records.js';
+import { plainError } from './worker-codec.js';
 
 type Kind = 'job' | 'invoke';
 
@@ -73,11 +73,11 @@ export class Executor {
   /** A REC_JOB record (u32 id, u32 pad, f64 enqueue time, job). Pinned jobs are accepted beyond
    *  `concurrency`: they were sent to this worker on purpose. */
   startPinned(u8: Uint8Array, off: number, len: number): void {
-    const id = readWord(u8, off);
-    const enqueued = readF64(u8, off + 8);
+    const id = readWord(u8, off + R_ID);
+    const enqueued = readF64(u8, off + R_TIME);
     const r = this.#slots.begin(id);
     this.#ctx.hist.wait(epochNow() - enqueued);
-    this.#decodeThen(r, u8, off + 16, off + len, 'job', 0);
+    this.#decodeThen(r, u8, off + LANE_JOB_HEAD, off + len, 'job', 0);
   }
 
   /** Lane work main cancelled before it started: not run; an error record tells main to forget it. */
@@ -88,10 +88,10 @@ export class Executor {
 
   /** A REC_INVOKE record (u32 id, u32 member id, command). */
   startInvoke(u8: Uint8Array, off: number, len: number): void {
-    const id = readWord(u8, off);
-    const memberId = readWord(u8, off + 4);
+    const id = readWord(u8, off + R_ID);
+    const memberId = readWord(u8, off + R_SECOND);
     const r = this.#slots.begin(id);
-    this.#decodeThen(r, u8, off + 8, off + len, 'invoke', memberId);
+    this.#decodeThen(r, u8, off + BODY_TWO_WORDS, off + len, 'invoke', memberId);
   }
 
   #decodeThen(r: Running, u8: Uint8Array, start: number, end: number, kind: Kind, memberId: number): void {
@@ -216,7 +216,7 @@ export class Executor {
         writer.write(REC_ERR, [id, origin | ORIGIN_FLAG_INTERNAL], plainError(e), 'error');
       }
     }
-    Atomics.add(ctx.i32, ctx.cb + (ok ? CB_JOBS_DONE : CB_JOBS_FAILED), 1);
+    ctx.control.countFinished(ok);
     this.#slots.end(running);
   }
 }

@@ -4,10 +4,10 @@
  * calling back with `notifyHost(command)`: a REC_NOTIFY record out, a REC_NOTIFY_REPLY record back,
  * matched by id.
  */
-import { bindRuntime, unbindRuntime, type TypedArrayConstructor } from '../shared/job.js';
+import { bindRuntime, unbindRuntime } from '../shared/job.js';
 import { REC_NOTIFY } from '../ring/protocol.js';
 import type { ResultWriter } from './result-writer.js';
-import { addTransfers, allocateOn, releaseOn } from './running.js';
+import { Running, type RunServices } from './running.js';
 import type { WorkerContext } from './worker-context.js';
 
 export interface MemberEntry {
@@ -32,9 +32,12 @@ export class MemberHost {
   readonly #notifies = new Map<number, NotifyWaiter>();
   #nextNotify = 1;
 
-  constructor(ctx: WorkerContext, writer: ResultWriter) {
+  readonly #services: RunServices;
+
+  constructor(ctx: WorkerContext, writer: ResultWriter, services: RunServices) {
     this.#ctx = ctx;
     this.#writer = writer;
+    this.#services = services;
   }
 
   get(memberId: number): MemberEntry | undefined {
@@ -53,18 +56,10 @@ export class MemberHost {
       if (instance === null || typeof instance !== 'object' || typeof instance.handle !== 'function') {
         throw new TypeError('the member has no handle() method: extend WorkgroupMember');
       }
-      const arena = ctx.arena;
-      const transfers = new Set<ArrayBuffer>();
-      bindRuntime(instance, {
-        isolateIndex: ctx.init.index,
-        signal: new AbortController().signal,
-        report: () => {},
-        allocate: <C extends TypedArrayConstructor>(ctor: C, length: number) => allocateOn(arena, ctor, length),
-        release: (array) => releaseOn(arena, array),
-        transfer: (buffers) => void addTransfers(transfers, buffers),
-        notifyHost: (command) => this.notifyHost(command, memberId),
-      });
-      this.#members.set(memberId, { instance, transfers });
+      const runtime = new Running(this.#services, 0, -1, memberId);
+      runtime.transfers = new Set<ArrayBuffer>();
+      bindRuntime(instance, runtime);
+      this.#members.set(memberId, { instance, transfers: runtime.transfers });
       if (typeof instance.setup === 'function') await instance.setup();
       ctx.host.post({ type: 'memberReady', memberId });
     } catch (error) {

@@ -3,7 +3,10 @@
  * `new URL('./entry.node.js', import.meta.url)`, a dedicated MessagePort per worker for control messages,
  * and ref/unref so that outstanding work keeps the process alive and an idle workgroup does not.
  */
+import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { ControlToMain } from '../ring/protocol.js';
 import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
@@ -21,6 +24,16 @@ export const nodePlatform: Platform = {
   },
   cores() {
     return availableParallelism();
+  },
+  entryModuleUrl() {
+    // The script `node file.mjs` runs (Node resolves symlinks of the entry, so do we).
+    const script = process.argv[1];
+    if (!script) return undefined;
+    try {
+      return pathToFileURL(realpathSync(resolve(script))).href;
+    } catch {
+      return undefined;
+    }
   },
   unrefTimer(timer) {
     (timer as { unref?: () => void }).unref?.();

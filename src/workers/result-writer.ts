@@ -2,7 +2,7 @@
  * The worker → main half of the lane: results, errors, progress, notifies and uncaught errors, written as
  * records into the result ring (SPSC, this worker the only producer) and published in batches.
  *
- * Publication (design-notes R.6, worker → main), in `flush`:
+ * Publication (worker → main; docs/architecture.md, "Wake protocol"), in `flush`:
  * 1. `publish()` the ring's write index (one `Atomics.store`: releases every record written since);
  * 2. clear the running words of the jobs those records settle (RunSlots.afterPublish);
  * 3. set this worker's bit in the pool's dirty mask and bump the results word (`Atomics.or`/`add`);
@@ -22,7 +22,7 @@ import { REC_PROGRESS } from '../ring/protocol.js';
 import type { SpscProducer } from '../ring/spsc.js';
 import type { Running } from './running.js';
 import type { WorkerContext } from './worker-context.js';
-import { writeWords } from './worker-codec.js';
+import { writeWords } from '../ring/records.js';
 
 /**
  * A report goes the coalescing way when the result ring has less than this part of its capacity free:
@@ -126,6 +126,9 @@ export class ResultWriter {
     this.flush();
     // Fenced: main reads this ring no more, so room never comes (and nothing may be published).
     if (this.#ctx.fence.fenced) throw new Error('the worker was stopped while its result ring was full');
+    // Main may not be waiting for results at all (nothing outstanding there, e.g. a member's timer that
+    // notifies): a control message makes it drain.
+    this.#ctx.host.post({ type: 'wake' });
     this.#results.waitForSpace(bytes, 50);
   };
 

@@ -12,8 +12,9 @@ import { encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableReader } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
-import { readF64, readWord, writeWords } from '../ring/records.js';
+import { writeWords } from '../ring/records.js';
 import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
+import { LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES } from '../shared/run-function.js';
 
 /** Longest a decode waits for the introduction of a SharedArrayBuffer it names. */
 const BUFFER_ARRIVAL_MS = 10_000;
@@ -42,6 +43,7 @@ export class WorkerCodec {
     this.#table = new ClassTableReader(pool);
     // The library's error classes cross threads as themselves (both sides import the same errors module).
     this.registry.registerModule(LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES);
+    this.registry.registerModule(LIBRARY_JOBS_ID, LIBRARY_JOB_CLASSES); // wg.run(fn)'s job
     this.#awaitBuffer = awaitBuffer;
     this.addBuffer(ARENA_BUFFER_ID, arena.sab);
     const oob = new OutOfBand(arena);
@@ -149,6 +151,9 @@ export class WorkerCodec {
     if (ctor) return ctor;
     const { url, name } = splitClassId(id);
     if (!this.registry.isLoaded(url)) throw new DecodeSuspend(this.registry.load(url));
+    // Main names a class of a module it could not import (its own entry module) by the class's name.
+    const byName = this.registry.findByName(url, name);
+    if (byName) return byName;
     throw new Error(`module ${url} does not export a class named ${name}`);
   }
 
@@ -249,4 +254,3 @@ export function plainError(e: unknown): Error {
 
 
 
-export { readF64, readWord, writeWords };

@@ -18,7 +18,8 @@
  */
 import { Arena } from '../memory/arena.js';
 import { WorkerFence } from '../ring/fence.js';
-import { controlBase, CB_DOORBELL, CB_FENCE } from '../ring/layout.js';
+import { ControlBlock } from '../ring/control-block.js';
+import { controlBase, CB_FENCE } from '../ring/layout.js';
 import type { WorkerInit } from '../ring/protocol.js';
 import type { WorkerHost } from './host.js';
 import { HistogramWriter } from './stats-writer.js';
@@ -38,6 +39,8 @@ export class WorkerContext {
   readonly i32: Int32Array;
   /** Index (in `i32`) of this worker slot's control block. */
   readonly cb: number;
+  /** This worker slot's control block (the words main reads and writes too). */
+  readonly control: ControlBlock;
   readonly arena: Arena;
   readonly codec: WorkerCodec;
   readonly hist: HistogramWriter;
@@ -62,6 +65,7 @@ export class WorkerContext {
     this.init = init;
     this.i32 = new Int32Array(init.pool);
     this.cb = controlBase(init.slot);
+    this.control = new ControlBlock(this.i32, init.slot);
     this.arena = new Arena(init.arena, init.slot + 1);
     this.codec = new WorkerCodec(init.pool, this.arena, awaitBuffer);
     for (const [id, buffer] of init.sharedBuffers) this.codec.addBuffer(id, buffer);
@@ -96,8 +100,7 @@ export class WorkerContext {
     queueMicrotask(() => {
       this.#wakeScheduled = false;
       if (this.fence.fenced) return;
-      Atomics.add(this.i32, this.cb + CB_DOORBELL, 1);
-      Atomics.notify(this.i32, this.cb + CB_DOORBELL);
+      this.control.ring(true);
     });
   }
 }

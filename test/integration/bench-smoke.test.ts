@@ -15,7 +15,7 @@ const out = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const LIBRARIES = ['isolate-workgroup', 'piscina', 'tinypool', 'workerpool', 'poolifier', 'postMessage'];
-const DEFAULT_SUITES = ['ring', 'dispatch', 'latency', 'payload', 'members', 'startup', 'idle', 'rss', 'breakeven'];
+const DEFAULT_SUITES = ['ring', 'dispatch', 'latency', 'payload', 'members', 'startup', 'idle', 'rss', 'breakeven', 'autoscale'];
 
 interface Row {
   lib: string;
@@ -67,6 +67,16 @@ describe('npm run bench -- --smoke', () => {
         expect(s.markdown).toMatch(/SPSC ring/);
         expect(s.markdown).toMatch(/postMessage/);
         expect(s.targets?.length).toBeGreaterThan(0);
+        continue;
+      }
+      if (s.suite === 'autoscale') {
+        // Workgroup configurations, not libraries: fixed 1, fixed N, autoscale 1..N, each job checked.
+        expect(s.rows.map((r) => r.lib)).toEqual([expect.stringMatching(/^fixed 1 worker$/), expect.stringMatching(/^fixed \d+ workers$/), expect.stringMatching(/^autoscale 1\.\.\d+$/)]);
+        for (const row of s.rows) {
+          expect(row.error, `autoscale/${row.lib} failed`).toBeUndefined();
+          expect(row.checked).toBe(true);
+          expect(row.values['peak'], `autoscale/${row.lib} peak workers`).toBeGreaterThanOrEqual(1);
+        }
         continue;
       }
       for (const lib of LIBRARIES) {

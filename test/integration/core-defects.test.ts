@@ -85,7 +85,7 @@ describe('defect 3: a payload block freed by main is never read by a worker afte
     // Big payloads dispatched now may take the block the rejected invoke's frame still names.
     const payloads = Array.from({ length: 6 }, (_, i) => d.patterned(100_000 + i * 1024, 100 + i) as Uint8Array);
     const expected = payloads.map((p) => d.checksum(p) as number);
-    const sums = payloads.map((p, i) => quiet(wg.dispatch(new d.Sum(p.buffer), i % 2 === 0 ? 0 : -1)));
+    const sums = payloads.map((p, i) => quiet(wg.dispatch(new d.Sum(p.buffer), i % 2 === 0 ? 0 : undefined)));
     const got = await allSettledWithin(sums, 8000, 'big-payload jobs after the rejected invoke');
     expect(got.map((r) => (r.status === 'fulfilled' ? r.value : `rejected: ${(r.reason as Error).message}`))).toEqual(expected);
     await within(busy, 5000, 'the busy job');
@@ -296,7 +296,7 @@ describe('defect 9: results are published as each job ends, not held back for a 
     const wg = await launchedD(1, { concurrency: 1 });
     const ended: number[] = [];
     const settled: number[] = [];
-    const jobs = Array.from({ length: 4 }, () => quiet(wg.dispatch(new d.SpinStamp(500), pinned ? 0 : -1)));
+    const jobs = Array.from({ length: 4 }, () => quiet(wg.dispatch(new d.SpinStamp(500), pinned ? 0 : undefined)));
     jobs.forEach((j, i) =>
       j.then(
         (endedAt) => {

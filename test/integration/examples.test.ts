@@ -17,6 +17,14 @@ async function ok(name: string): Promise<string> {
 }
 
 describe('examples', () => {
+  it('what-parallelises.mjs: compute-bound, memory-bound and job sizes, each against one thread, results checked', async () => {
+    const out = await ok('what-parallelises.mjs');
+    expect(out).toMatch(/^\d+ workers, \d+ cores, load average [\d.]+\n/);
+    expect(out).toMatch(/compute-bound {2}2,000,000 iterations: one thread \d+ ms, workgroup \d+ ms: [\d.]+×/);
+    expect(out).toMatch(/memory-bound {3}2,000,000 doubles: one thread \d+ ms, workgroup \d+ ms: [\d.]+×/);
+    for (const us of ['   1', '  10', ' 100', '1000']) expect(out).toContain(`jobs of ~${us} µs`);
+  }, 60_000);
+
   it('one-off-jobs.mjs: counts primes on 2 workers, pins a job, and catches the worker\'s own error class', async () => {
     const out = await ok('one-off-jobs.mjs');
     expect(out).toMatch(/primes below 200,000: 17984 /);
@@ -34,6 +42,16 @@ describe('examples', () => {
     expect(out).toMatch(/top words: it ×9, of ×9, the ×9/);
     expect(out).toMatch(/concurrent calls answered 2, 3, 4/);
     expect(out).toMatch(/members left: 0/);
+  }, 60_000);
+
+  it('bullmq-fleet.mjs: starts Redis and two machine processes, spreads bands over both, keeps an error\'s class, runs an invoice once', async () => {
+    const out = await ok('bullmq-fleet.mjs');
+    expect(out).toMatch(/points inside the set: 15271 \(12 bands, \d+ progress reports\)/);
+    expect(out).toMatch(/bands per machine process: \d+ \+ \d+ on 2 machines/);
+    expect(out).toMatch(/caught BandTooBig: band 99 of 12 does not exist \(instanceof BandTooBig: true, band: 99\)/);
+    expect(out).toMatch(/remote stack marked: true/);
+    expect(out).toMatch(/invoice recorded 250 and 250; the invoice job ran 1 time\(s\)/);
+    expect(out).toMatch(/fleet stopped/);
   }, 60_000);
 
   it('progress.mjs: ten progress lines in order before the result, then a job cancelled half way', async () => {

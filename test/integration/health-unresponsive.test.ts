@@ -48,7 +48,7 @@ describe('an unresponsive worker', () => {
     expect(wg.isolatesCount).toBe(3);
     expect([...wg.healthStatus.keys()]).toEqual([0, 2]);
     const proxy = await wg.addInstance(new faults.Accumulator());
-    expect(proxy.workerIndex).not.toBe(1);
+    expect(proxy.isolateIndex).not.toBe(1);
     await expect(wg.dispatch(new faults.Identity(), 2)).resolves.toMatchObject({ index: 2 });
   });
 
@@ -83,9 +83,25 @@ describe('an unresponsive worker', () => {
     expect([runs[0], runs[1]]).toEqual([0, 0]); // refused before they were sent
     // Placement would pick worker 1 (fewest members); its failed probe moves the member to worker 0.
     const placed = await wg.addInstance(new faults.Accumulator());
-    expect(placed.workerIndex).toBe(0);
+    expect(placed.isolateIndex).toBe(0);
     // A stale but healthy worker answers its probe and gets the job.
     await new Promise((r) => setTimeout(r, 250));
     await expect(wg.dispatch(new faults.Counted(runs, 0, 5), 0)).resolves.toBe(11);
+  });
+
+  it("with checkBeforeDispatching, a call's timeout fires while its worker's probe is still waiting", async () => {
+    // The probe would wait 3 s (pingTimeoutMs); the calls' 150 ms timeouts must not wait for it.
+    wg = await launchedFaults(2, { health: { enabled: true, pingTimeoutMs: 3000, stalenessThresholdMs: 100, maxConsecutiveFailures: 5, checkBeforeDispatching: true } });
+    const onHung = await wg.addInstance(new faults.Accumulator(), { isolate: 1 });
+    await hang(wg, 1);
+    await new Promise((r) => setTimeout(r, 250)); // stale now
+    const runs = counters(2);
+    const t0 = Date.now();
+    const pinned = await wg.dispatch(new faults.Counted(runs, 0, 1), { isolate: 1, timeout: 150 }).catch((e: unknown) => e);
+    const invoked = await onHung.invoke(new faults.Add(runs, 1, 1), { timeout: 150 }).catch((e: unknown) => e);
+    expect(pinned).toBeInstanceOf(lib.WorkgroupTimeoutException);
+    expect(invoked).toBeInstanceOf(lib.WorkgroupTimeoutException);
+    expect(Date.now() - t0).toBeLessThan(2500); // both well before one probe timeout, let alone two
+    expect([runs[0], runs[1]]).toEqual([0, 0]);
   });
 });

@@ -13,7 +13,15 @@ describe('members', () => {
     const counter = await wg.addInstance(new work.Counter(10));
     await expect(counter.invoke(new work.Increment())).resolves.toBe(11);
     await expect(counter.invoke(new work.Increment(5))).resolves.toBe(16);
-    await expect(counter.invoke(new work.Get())).resolves.toMatchObject({ count: 16, setupRan: true, where: counter.workerIndex });
+    await expect(counter.invoke(new work.Get())).resolves.toMatchObject({ count: 16, setupRan: true, where: counter.isolateIndex });
+  });
+
+  it('names the worker of a member isolateIndex, like everywhere else; workerIndex stays as an alias', async () => {
+    wg = await launched(2);
+    const a = await wg.addInstance(new work.Counter(), { isolate: 1 });
+    expect(a.isolateIndex).toBe(1);
+    expect(a.workerIndex).toBe(1);
+    expect(Object.keys(a)).toEqual(['memberId', 'isolateIndex']); // the alias is a getter, not a second field
   });
 
   it('matches 50 concurrent invokes on one member by id', async () => {
@@ -28,16 +36,16 @@ describe('members', () => {
     const proxies = [];
     for (let i = 0; i < 100; i++) proxies.push(await wg.addInstance(new work.Counter()));
     const per = [0, 0, 0, 0];
-    for (const p of proxies) per[p.workerIndex]!++;
+    for (const p of proxies) per[p.isolateIndex]!++;
     expect(Math.max(...per) - Math.min(...per)).toBeLessThanOrEqual(1);
-    expect(proxies.slice(0, 4).map((p) => p.workerIndex)).toEqual([0, 1, 2, 3]);
+    expect(proxies.slice(0, 4).map((p) => p.isolateIndex)).toEqual([0, 1, 2, 3]);
     expect(wg.memberCount).toBe(100);
   });
 
   it('places a member on an explicit worker', async () => {
     wg = await launched(3);
     const m = await wg.addInstance(new work.Counter(), { isolate: 2 });
-    expect(m.workerIndex).toBe(2);
+    expect(m.isolateIndex).toBe(2);
     await expect(m.invoke(new work.Get())).resolves.toMatchObject({ where: 2 });
   });
 

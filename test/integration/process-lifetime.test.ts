@@ -122,6 +122,8 @@ const operations = [
   'shutdown',
   'shutdown-drain',
   'callback-run',
+  'after-a-timed-out-call',
+  'shutdown-during-sequential-launch',
 ] as const;
 const idle = ['idle-1', 'idle-several', 'idle-sequential', 'idle-after-addIsolate', 'idle-after-respawn'] as const;
 const healthOff = ['destroyInstance-twice', 'addIsolate', 'idle-after-respawn', 'idle-1'] as const;

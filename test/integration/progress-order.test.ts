@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 /** Collects progress values, then the result, in the order the caller sees them. */
-async function timeline(g: InstanceType<typeof lib.IsolateWorkgroup>, job: unknown, isolate = -1): Promise<unknown[]> {
+async function timeline(g: InstanceType<typeof lib.IsolateWorkgroup>, job: unknown, isolate?: number): Promise<unknown[]> {
   const seen: unknown[] = [];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const result = await g.dispatch(job as any, { isolate, onProgress: (v) => seen.push(v) });

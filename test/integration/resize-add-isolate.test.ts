@@ -94,7 +94,7 @@ describe('addIsolate', () => {
     await wg.addInstance(new faults.Accumulator(), { isolate: 1 });
     const index = await wg.addIsolate();
     const proxy = await wg.addInstance(new faults.Accumulator());
-    expect(proxy.workerIndex).toBe(index);
+    expect(proxy.isolateIndex).toBe(index);
   });
 
   it('uses labelBuilder for added workers, or the label given', async () => {

@@ -115,7 +115,7 @@ class DispatchCmd implements AsyncCommand<Model, Real> {
     const ac = this.cancel === 'abort-now' || this.cancel === 'abort-later' ? new AbortController() : undefined;
     const op: Op = { what: this.toString(), slot, expectedSum: pl.sum, mayFail: this.cancel !== 'none', worker, member: -1, settles: 0, outcome: 'pending' };
     const p = r.wg.dispatch(new d.Check(r.counters, slot, pl.data, this.ms), {
-      isolate: worker,
+      ...(worker === -1 ? {} : { isolate: worker }), // (-1 in the model: any worker, expressed by leaving the index out)
       ...(ac ? { signal: ac.signal } : {}),
       ...(this.cancel === 'timeout' ? { timeout: Math.max(1, Math.abs(this.ms) >> 1) } : {}),
     });
@@ -166,9 +166,9 @@ class AddInstanceCmd implements AsyncCommand<Model, Real> {
   async run(m: Model, r: Real): Promise<void> {
     const isolate = this.pinPick === undefined ? undefined : m.live[this.pinPick % m.live.length]!;
     const proxy = await within(r.wg.addInstance(new d.Checker(), isolate === undefined ? {} : { isolate }), 10_000, this.toString());
-    expect(m.live).toContain(proxy.workerIndex);
+    expect(m.live).toContain(proxy.isolateIndex);
     const key = m.nextMember++;
-    m.members.set(key, proxy.workerIndex);
+    m.members.set(key, proxy.isolateIndex);
     r.proxies.set(key, proxy as Lib.MemberProxy<Lib.WorkgroupMember>);
   }
   toString(): string {

@@ -1,4 +1,4 @@
-// Every sendable value of SPEC §2 survives encode → decode exactly (as far as `deepEqual` below can tell:
+// Every sendable value (README, "Sendable data") survives encode → decode exactly (as far as `deepEqual` below can tell:
 // -0, NaN, holes, prototypes, Map/Set contents, typed-array kinds and bytes). Property-based, seeded:
 // set FC_SEED to replay a failure (fast-check prints the seed and the shrunk counterexample).
 import fc from 'fast-check';

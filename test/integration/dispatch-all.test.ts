@@ -1,0 +1,141 @@
+// The batch path: dispatchAll (results in order, the first failure rejects and cancels the rest) and
+// dispatchAllSettled (every outcome), with progress, cancellation and crashes per batch.
+import { afterEach, describe, expect, it } from 'vitest';
+import type * as Lib from '../../src/index.js';
+import { lib, within } from './helpers.js';
+
+const workUrl = new URL('../fixtures/work.mjs', import.meta.url);
+const faultsUrl = new URL('../fixtures/faults.mjs', import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const w = (await import(workUrl.href)) as any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const f = (await import(faultsUrl.href)) as any;
+
+const open: Lib.IsolateWorkgroup[] = [];
+afterEach(async () => {
+  await Promise.allSettled(open.splice(0).map((wg) => within(wg.shutdown(), 8000, 'shutdown() after the test')));
+});
+async function launched(n: number, config: Lib.WorkgroupConfig = {}): Promise<Lib.IsolateWorkgroup> {
+  const wg = new lib.IsolateWorkgroup(n, { modules: [workUrl, faultsUrl], health: { enabled: false }, ...config });
+  open.push(wg);
+  await wg.launch();
+  return wg;
+}
+const counters = (n: number) => new Int32Array(new SharedArrayBuffer(4 * n));
+
+describe('dispatchAll', () => {
+  it('resolves with every result in the order of the jobs, whatever order they finish in', async () => {
+    const wg = await launched(2);
+    const jobs = Array.from({ length: 200 }, (_, i) => (i % 10 === 0 ? new w.Sleep(20 - (i % 20)) : new w.Add(i, 1)));
+    const results = await within(wg.dispatchAll(jobs), 10_000, 'the batch');
+    expect(results).toEqual(jobs.map((_, i) => (i % 10 === 0 ? 20 - (i % 20) : i + 1)));
+    expect(wg.pendingCount).toBe(0);
+  });
+
+  it('a batch far larger than the shared queue goes through its backlog, in order', async () => {
+    const wg = await launched(2, { queueCapacity: 16 });
+    const jobs = Array.from({ length: 5000 }, (_, i) => new w.Add(i, i));
+    const results = await within(wg.dispatchAll(jobs), 20_000, 'the batch');
+    expect(results).toEqual(jobs.map((_, i) => 2 * i));
+  });
+
+  it('an empty batch resolves with []', async () => {
+    const wg = await launched(1);
+    expect(await wg.dispatchAll([])).toEqual([]);
+  });
+
+  it('the first failure rejects the batch with that job’s error, and the batch’s jobs not started never run', async () => {
+    const wg = await launched(1, { concurrency: 1 });
+    const runs = counters(300);
+    const jobs = [new f.Counted(runs, 0, 0, 50), new w.Throw('custom', 'bad email'), ...Array.from({ length: 298 }, (_, i) => new f.Counted(runs, i + 2, i, 5))];
+    const err = await within(wg.dispatchAll(jobs).catch((e: unknown) => e), 10_000, 'the failing batch');
+    expect(err).toBeInstanceOf(w.ValidationError);
+    expect((err as Error).message).toBe('bad email');
+    await within(
+      (async () => {
+        while (wg.pendingCount > 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      10_000,
+      'the rest of the batch settling',
+    );
+    const ran = Array.from(runs).filter((n) => n > 0).length;
+    expect(ran).toBeLessThan(100); // the rest was taken back from the queue
+    expect(Math.max(...Array.from(runs))).toBeLessThanOrEqual(1); // nothing ran twice
+    // The workgroup goes on: another batch works.
+    expect(await wg.dispatchAll([new w.Add(1, 2)])).toEqual([3]);
+  });
+
+  it('onProgress hears each job’s reports with its index, every report before the batch resolves', async () => {
+    const wg = await launched(2);
+    const seen = new Map<number, unknown[]>();
+    const results = await wg.dispatchAll([new w.Progress(3), new w.Progress(5)], {
+      onProgress: (v, i) => seen.set(i, [...(seen.get(i) ?? []), v]),
+    });
+    expect(results).toEqual(['finished', 'finished']);
+    expect(seen.get(0)).toEqual([1, 2, 3]);
+    expect(seen.get(1)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('its signal cancels the whole batch: rejected at once, queued jobs removed, running ones see their signal', async () => {
+    const wg = await launched(1, { concurrency: 1 });
+    const runs = counters(100);
+    const ac = new AbortController();
+    const batch = wg.dispatchAll(Array.from({ length: 100 }, (_, i) => new f.Counted(runs, i, i, 30)), { signal: ac.signal }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 60));
+    ac.abort();
+    expect((await batch)).toBeInstanceOf(lib.WorkgroupJobAbortedException);
+    await within(
+      (async () => {
+        while (wg.pendingCount > 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      10_000,
+      'the batch settling',
+    );
+    expect(Array.from(runs).filter((n) => n > 0).length).toBeLessThan(20);
+  });
+
+  it('a timeout rejects the batch with WorkgroupTimeoutException', async () => {
+    const wg = await launched(1);
+    const err = await wg.dispatchAll([new w.Sleep(2000), new w.Sleep(2000)], { timeout: 50 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(lib.WorkgroupTimeoutException);
+    expect((err as InstanceType<typeof lib.WorkgroupTimeoutException>).operation).toBe('dispatchAll');
+  });
+
+  it('refuses what is not an array of jobs, naming the index, and sends nothing', async () => {
+    const wg = await launched(1);
+    await expect(wg.dispatchAll({} as never)).rejects.toThrow(/expects an array of jobs/);
+    await expect(wg.dispatchAll([new w.Add(1, 1), { a: 1 }] as never)).rejects.toThrow(/at index 1/);
+    await expect(wg.dispatchAll([new w.Add(1, 1), new w.ReturnNothing(), () => 1] as never)).rejects.toThrow(/index 2/);
+    expect(wg.pendingCount).toBe(0);
+  });
+});
+
+describe('dispatchAllSettled', () => {
+  it('waits for every job and resolves with every outcome, in order', async () => {
+    const wg = await launched(2);
+    const out = await wg.dispatchAllSettled([new w.Add(1, 2), new w.Throw('type', 'nope'), new w.Sleep(5)]);
+    expect(out[0]).toEqual({ status: 'fulfilled', value: 3 });
+    expect(out[1]!.status).toBe('rejected');
+    expect((out[1] as PromiseRejectedResult).reason).toBeInstanceOf(TypeError);
+    expect(out[2]).toEqual({ status: 'fulfilled', value: 5 });
+  });
+
+  it('a batch during kill() and addIsolate(): every job settles once, the killed worker’s running jobs rejected, the rest fulfilled', async () => {
+    const wg = await launched(2, { concurrency: 1 });
+    const runs = counters(60);
+    const settled = wg.dispatchAllSettled(Array.from({ length: 60 }, (_, i) => new f.Counted(runs, i, i, 20)));
+    await new Promise((r) => setTimeout(r, 80));
+    await wg.kill(0);
+    await wg.addIsolate();
+    const out = await within(settled, 20_000, 'the batch');
+    expect(out).toHaveLength(60);
+    for (let i = 0; i < 60; i++) {
+      const o = out[i]!;
+      if (o.status === 'fulfilled') expect(o.value).toBe(i * 2 + 1);
+      else expect(o.reason).toBeInstanceOf(lib.WorkgroupJobAbortedException);
+    }
+    expect(out.filter((o) => o.status === 'rejected').length).toBeLessThanOrEqual(1); // at most the one running on worker 0
+    expect(Math.max(...Array.from(runs))).toBe(1); // no job ran twice (a rejected one ran at most once)
+    expect(wg.pendingCount).toBe(0);
+  });
+});
