@@ -332,7 +332,7 @@ export class WorkgroupCore {
   /** The pending table became empty or non-empty. */
   #outstandingChanged(): void {
     this.keepAlive.update();
-    if (this.#pending.tracked > 0) this.#results.start();
+    if (this.#pending.tracked > 0) this.#results.startSoon();
   }
 
   /** Refill the queue from the backlog, flush lane backlogs, wake workers for what was published. */
