@@ -9,7 +9,7 @@ import type { Platform } from '../shared/platform.js';
 import { isImportingWorkModules } from '../shared/worker-flag.js';
 import { resolveConfig, validateWorkerCount, type WorkgroupConfig } from './config.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberNotFoundException } from './errors.js';
-import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember, WorkerCommand } from './job.js';
+import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember } from './job.js';
 import { HealthMonitor, type WorkgroupHealthInfo } from './health.js';
 import { readStats, type WorkgroupStats } from './stats.js';
 import { Autoscaler, resolveAutoscale } from './autoscale.js';

@@ -18,29 +18,27 @@
  * were published. Results: workers publish into their result rings and bump one results word; the results
  * loop waits on it with `Atomics.waitAsync` (never blocking), drains and settles in a batch.
  */
-import { UnsendableError } from '../codec/errors.js';
 import { Arena, createArenaBuffer } from '../memory/arena.js';
 import { CMD_STOP, FLAG_SHUTDOWN, POOL_FLAGS_I32, POOL_MAX_SPINNERS_I32, createPoolRegion } from '../ring/layout.js';
-import { REC_JOB, REC_NOTIFY_REPLY, type ControlToMain } from '../ring/protocol.js';
+import { REC_NOTIFY_REPLY, type ControlToMain } from '../ring/protocol.js';
 import { readWord } from '../ring/records.js';
 import type { ResolvedConfig } from '../shared/config-types.js';
-import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupQueueFullException, WorkgroupSetupException, WorkgroupTimeoutException, withCallerStack } from '../shared/errors.js';
+import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupNotReadyException, WorkgroupSetupException, withCallerStack } from '../shared/errors.js';
 import { explainImportError } from '../shared/import-errors.js';
 import type { Platform } from '../shared/platform.js';
-import { Batch, type BatchMode } from './batch.js';
-import { Cancellation, checkTimeout } from './cancellation.js';
-import { waitWithin } from '../shared/deadline.js';
-import { classesToLoad, loadNestedClasses } from './class-loading.js';
+import type { BatchMode } from './batch.js';
+import { Cancellation } from './cancellation.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorRouter } from './error-router.js';
 import { KeepAlive } from './keep-alive.js';
 import type { LaneItem } from './lane-writer.js';
 import { MainCodec } from './main-codec.js';
 import { MemberTable } from './member-table.js';
-import { leakOptions, pickTransferTarget, transferSet } from './payloads.js';
+import { leakOptions, sendTracked } from './payloads.js';
 import { PendingTable, type Pending } from './pending.js';
+import { JobCalls } from './job-calls.js';
 import { ResultsLoop } from './results-loop.js';
-import { abortError, describeValue, sendError, type BatchOptions, type DispatchOptions, type InvokeOptions, type MemberRecord, type WorkgroupState } from './types.js';
+import { type BatchOptions, type DispatchOptions, type InvokeOptions, type MemberRecord, type WorkgroupState } from './types.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { WorkerSet } from './worker-set.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -63,14 +61,13 @@ export class WorkgroupCore {
   readonly #results: ResultsLoop;
   readonly #members: MemberTable;
   readonly #registry: WorkerRegistry;
+  readonly #calls: JobCalls;
   readonly #initialCount: number;
   state: WorkgroupState = 'idle';
   #launched = false;
   #shuttingDown: Promise<void> | undefined;
   /** Pending while the main thread imports the work modules during launch(). */
   #modulesReady: Promise<void> | undefined;
-  /** Jobs dispatched that wait for the import of a module before they can be encoded. */
-  #loadingJobs = 0;
   /** Set when launch() ended with no worker running: new work is refused with it until addIsolate() succeeds. */
   #noWorkers: Error | undefined;
   /** Set by the health monitor with `checkBeforeDispatching`: a probe to await before giving `ws` work. */
@@ -122,7 +119,7 @@ export class WorkgroupCore {
       refusal: () => this.checkAccepting(),
       resolveIndex: (i) => this.resolveIndex(i),
       preflight: (ws) => this.preflight?.(ws),
-      sendTracked: (p, send) => this.#sendTracked(p, send),
+      sendTracked: (p, send) => sendTracked(this.codec.outOfBand, p, send),
       scheduleKick: () => this.#dispatcher.scheduleKick(),
     });
     this.#registry = new WorkerRegistry({ ...parts, pool: this.pool, dispatcher: this.#dispatcher, results: this.#results, members: this.#members, config: c }, {
@@ -132,6 +129,11 @@ export class WorkgroupCore {
       control: (ws, m) => this.#control(ws, m),
       unplaceable: (ws, item, error) => this.#laneUnplaceable(ws, item, error),
       decodeStandalone: (bytes, ws) => this.#decodeStandalone(bytes, ws),
+    });
+    this.#calls = new JobCalls({ pending: this.#pending, dispatcher: this.#dispatcher, cancellation: this.#cancellation, workers: this.#workers, codec: this.codec, config: c }, {
+      refusal: () => this.checkAccepting(),
+      modulesReady: () => this.#modulesReady,
+      resolveIndex: (i) => this.resolveIndex(i),
     });
     this.codec.outOfBand.awaitInbox = (slot) => this.#pullControl(slot);
     this.codec.introduce = (id, buffer) => {
@@ -156,7 +158,7 @@ export class WorkgroupCore {
   }
   /** Queued + running jobs + pending invokes, and jobs waiting for their class's module to load. */
   get pendingCount(): number {
-    return this.#pending.size + this.#loadingJobs;
+    return this.#pending.size + this.#calls.loading;
   }
   get launched(): boolean {
     return this.#launched;
@@ -289,145 +291,11 @@ export class WorkgroupCore {
   }
 
   dispatch(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined): Promise<unknown> {
-    const refused = this.checkAccepting();
-    if (refused) return Promise.reject(refused);
-    const waitFor = this.#modulesReady ?? classesToLoad(this.codec, job);
-    if (!waitFor) return this.#dispatchNow(job, options, site, false);
-    // The timeout and signal hold while the job waits for a module too (counted from this call), and the
-    // job counts as pending meanwhile.
-    this.#loadingJobs++;
-    return waitWithin(waitFor, options, 'dispatch', 'job').then(
-      (o) => {
-        this.#loadingJobs--;
-        return this.#dispatchNow(job, o, site, true);
-      },
-      (e: unknown) => {
-        this.#loadingJobs--;
-        throw e;
-      },
-    );
+    return this.#calls.dispatch(job, options, site);
   }
 
-  #dispatchNow(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined, retried: boolean): Promise<unknown> {
-    const refused = this.checkAccepting();
-    if (refused) return Promise.reject(refused);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal, 'job'));
-    if (typeof job !== 'object' || job === null || typeof (job as { execute?: unknown }).execute !== 'function') {
-      return Promise.reject(new TypeError(`dispatch() expects a WorkgroupJob instance (an object with an execute() method), got ${describeValue(job)}`));
-    }
-    const badTimeout = checkTimeout(options?.timeout);
-    if (badTimeout) return Promise.reject(badTimeout);
-    const transfer = options?.transfer === undefined ? undefined : transferSet(options.transfer);
-    if (transfer instanceof Error) return Promise.reject(transfer);
-    let target: WorkerSlot | undefined;
-    if (options?.isolate !== undefined && options.isolate !== -1) {
-      const t = this.resolveIndex(options.isolate);
-      if (t instanceof Error) return Promise.reject(t);
-      target = t;
-    } else if (transfer) {
-      // A transferred buffer can move to one thread only: the job is placed now, not queued for any worker.
-      target = pickTransferTarget(this.#workers.values());
-      if (!target) return Promise.reject(new WorkgroupMemberDeadException(-1, 'no live worker can take a job with `transfer`'));
-    } else if (this.config.maxQueue !== Infinity && this.queuedCount >= this.config.maxQueue) {
-      return Promise.reject(new WorkgroupQueueFullException(`the job queue is full (maxQueue ${this.config.maxQueue}): wait for jobs to finish or raise \`maxQueue\``));
-    }
-    const { p, promise } = this.#pending.create('job', site, options?.onProgress, 0);
-    const error = this.#sendTracked(p, () => {
-      if (transfer) target!.writer!.sendWithTransfer(p, job, transfer);
-      else if (target) target.writer!.send(p, REC_JOB, [p.id, 0], job, 'job', true);
-      else this.#dispatcher.enqueue(p, job);
-    });
-    if (error) {
-      const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.codec, job) : undefined;
-      if (nested) return nested.then(() => this.#dispatchNow(job, options, site, true));
-      return Promise.reject(sendError(error));
-    }
-    this.#pending.add(p);
-    this.#cancellation.arm(p, signal, options?.timeout, 'dispatch');
-    this.#dispatcher.scheduleKick();
-    return promise;
-  }
-
-  /**
-   * A batch of jobs for any worker, encoded in one pass and settled with one promise (see batch.ts). The
-   * signal and timeout cancel the whole batch; `onProgress` hears every job's reports with its index.
-   */
   dispatchAll(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode): Promise<unknown[]> {
-    const refused = this.checkAccepting();
-    if (refused) return Promise.reject(refused);
-    const waitFor = this.#modulesReady ?? classesToLoad(this.codec, jobs[0]);
-    if (waitFor) return waitFor.then(() => this.#dispatchAllNow(jobs, options, site, mode, false));
-    return this.#dispatchAllNow(jobs, options, site, mode, false);
-  }
-
-  #dispatchAllNow(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode, retried: boolean): Promise<unknown[]> {
-    const refused = this.checkAccepting();
-    if (refused) return Promise.reject(refused);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal, 'batch'));
-    const badTimeout = checkTimeout(options?.timeout);
-    if (badTimeout) return Promise.reject(badTimeout);
-    for (let i = 0; i < jobs.length; i++) {
-      const job = jobs[i];
-      if (typeof job !== 'object' || job === null || typeof (job as { execute?: unknown }).execute !== 'function') {
-        return Promise.reject(new TypeError(`dispatchAll() expects WorkgroupJob instances (objects with an execute() method), got ${describeValue(job)} at index ${i}`));
-      }
-    }
-    const max = this.config.maxQueue;
-    if (max !== Infinity && this.queuedCount + jobs.length > max) {
-      return Promise.reject(new WorkgroupQueueFullException(`a batch of ${jobs.length} jobs does not fit the job queue (maxQueue ${max}, ${this.queuedCount} queued): wait for jobs to finish, send a smaller batch or raise \`maxQueue\``));
-    }
-    let resolve!: (v: unknown[]) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<unknown[]>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const batch = new Batch(mode, jobs.length, resolve, reject);
-    const entries: Pending[] = [];
-    const onProgress = options?.onProgress;
-    const cancelRest = (reason: Error): void => {
-      for (const p of entries) if (this.#pending.get(p.id) === p && p.status !== 'cancelled') this.#cancellation.cancel(p, reason);
-    };
-    batch.onFirstFailure = () => cancelRest(new WorkgroupJobAbortedException('another job of its batch failed - job cancelled'));
-    for (let i = 0; i < jobs.length; i++) {
-      const p = this.#pending.createInBatch(batch, i, site, onProgress === undefined ? undefined : (v) => onProgress(v, i));
-      const error = this.#sendTracked(p, () => this.#dispatcher.enqueue(p, jobs[i]));
-      if (error) {
-        // Nothing of the batch may run alone: take back what was sent, then fail the batch with the reason.
-        const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.codec, jobs[i]) : undefined;
-        batch.abandon(); // settles nothing more: a retry (after loading classes) or the rejection below answers
-        cancelRest(new WorkgroupJobAbortedException('another job of its batch could not be sent - job cancelled'));
-        if (nested) return nested.then(() => this.#dispatchAllNow(jobs, options, site, mode, true));
-        return Promise.reject(sendError(error));
-      }
-      entries.push(p);
-      this.#pending.add(p);
-    }
-    if (signal !== undefined || options?.timeout !== undefined) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = (): void => {
-        const reason = abortError(signal!, 'batch');
-        batch.fail(reason);
-        cancelRest(reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const timeout = options?.timeout;
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          const reason = new WorkgroupTimeoutException('dispatchAll', timeout, 'the batch did not finish in time');
-          batch.fail(reason);
-          cancelRest(reason);
-        }, timeout);
-      }
-      batch.cleanup = () => {
-        signal?.removeEventListener('abort', onAbort);
-        if (timer !== undefined) clearTimeout(timer);
-      };
-    }
-    this.#dispatcher.scheduleKick();
-    return promise;
+    return this.#calls.dispatchAll(jobs, options, site, mode);
   }
 
   addInstance(member: unknown, isolate: number | undefined, onNotify: ((c: unknown) => unknown) | undefined): Promise<MemberRecord> {
@@ -443,23 +311,6 @@ export class WorkgroupCore {
   }
 
   // ------------------------------------------------------------------ wiring
-
-  /**
-   * Runs an encode-and-send for `p`, keeping the out-of-band blocks its frame took (freed when `p` leaves
-   * the table). Returns the error when the send failed (then nothing was sent and the blocks are freed).
-   */
-  #sendTracked(p: Pending, send: () => void): unknown {
-    const oob = this.codec.outOfBand;
-    oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
-    try {
-      send();
-    } catch (e) {
-      oob.abandon();
-      return e;
-    }
-    p.blobs = oob.takeBlocks();
-    return undefined;
-  }
 
   /** Gives back what an entry held when it leaves the pending table. */
   #release(p: Pending): void {
@@ -481,7 +332,7 @@ export class WorkgroupCore {
   /** The pending table became empty or non-empty. */
   #outstandingChanged(): void {
     this.keepAlive.update();
-    if (this.#pending.tracked > 0) this.#results.start();
+    if (this.#pending.tracked > 0) this.#results.startSoon();
   }
 
   /** Refill the queue from the backlog, flush lane backlogs, wake workers for what was published. */

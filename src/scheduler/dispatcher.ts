@@ -15,6 +15,7 @@ import type { MainCodec } from './main-codec.js';
 import type { Pending, PendingTable } from './pending.js';
 import { now } from './types.js';
 import type { WorkerSet } from './worker-set.js';
+import type { WorkerSlot } from './worker-slot.js';
 
 export class Dispatcher {
   readonly queue: JobQueueProducer;
@@ -33,6 +34,8 @@ export class Dispatcher {
   #kickScheduled = false;
   /** Jobs published since the last wake-up pass. */
   publishedSinceKick = 0;
+  /** Workers whose lane got records since the last wake-up pass. */
+  readonly #laneWakes = new Set<WorkerSlot>();
   /** Runs once per tick after dispatches (the facade starts the results loop there). */
   afterKick: () => void = () => undefined;
   /** A job that cannot be placed in the queue (shared memory full): the owner rejects it. */
@@ -205,6 +208,12 @@ export class Dispatcher {
     return this.#i32[i32off + 2]!;
   }
 
+  /** Wakes `ws` for what was written to its lane, once, at the next wake-up pass (this tick). */
+  wakeSoon(ws: WorkerSlot): void {
+    this.#laneWakes.add(ws);
+    this.scheduleKick();
+  }
+
   /** Wakes workers for the jobs published this tick, once (a microtask collects the whole batch). */
   scheduleKick(): void {
     if (this.#kickScheduled) return;
@@ -220,6 +229,10 @@ export class Dispatcher {
 
   /** Wakes as many parked workers as jobs were published since the last pass. */
   kick(): void {
+    if (this.#laneWakes.size > 0) {
+      for (const ws of this.#laneWakes) if (!ws.exited) ws.wake();
+      this.#laneWakes.clear();
+    }
     let n = this.publishedSinceKick;
     this.publishedSinceKick = 0;
     if (n === 0) return;

@@ -34,8 +34,12 @@ export class LaneWriter {
   #sending: LaneItem | undefined;
   #sendFailure: unknown;
 
-  constructor(ws: WorkerSlot, codec: MainCodec, arena: Arena, onUnplaceable: (item: LaneItem, error: unknown) => void) {
+  /** Wakes the worker once at the end of the tick (all the records of a tick, one wake-up). */
+  readonly #wakeSoon: (ws: WorkerSlot) => void;
+
+  constructor(ws: WorkerSlot, codec: MainCodec, arena: Arena, onUnplaceable: (item: LaneItem, error: unknown) => void, wakeSoon: (ws: WorkerSlot) => void) {
     this.#ws = ws;
+    this.#wakeSoon = wakeSoon;
     this.#codec = codec;
     this.#arena = arena;
     this.#onUnplaceable = onUnplaceable;
@@ -66,7 +70,7 @@ export class LaneWriter {
           ring.commit(type, head + w.length);
           ring.publish();
           if (p) this.#placed(p);
-          ws.wake();
+          this.#wakeSoon(ws);
           return;
         }
       } else {
@@ -165,7 +169,7 @@ export class LaneWriter {
       this.#backlog.shift();
       sent = true;
     }
-    if (sent) ws.wake();
+    if (sent) this.#wakeSoon(ws);
   }
 
   /** Removes the record of call `id` if it still waits in the backlog (never sent): true when it did. */

@@ -5,6 +5,8 @@
  */
 import type { ArenaAttachOptions } from '../memory/arena.js';
 import type { ResolvedConfig } from '../shared/config-types.js';
+import type { OutOfBand } from '../shared/out-of-band.js';
+import type { Pending } from './pending.js';
 import type { WorkerSlot } from './worker-slot.js';
 
 /**
@@ -86,4 +88,20 @@ export function leakOptions(config: ResolvedConfig): ArenaAttachOptions {
         leak,
       ),
   };
+}
+
+/**
+ * Runs an encode-and-send for `p`, keeping the out-of-band blocks its frame took (freed when `p` leaves the
+ * pending table). Returns the error when the send failed (then nothing was sent and the blocks are freed).
+ */
+export function sendTracked(oob: OutOfBand, p: Pending, send: () => void): unknown {
+  oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
+  try {
+    send();
+  } catch (e) {
+    oob.abandon();
+    return e;
+  }
+  p.blobs = oob.takeBlocks();
+  return undefined;
 }

@@ -70,6 +70,22 @@ export class ResultsLoop {
     this.#host = host;
   }
 
+  #startScheduled = false;
+
+  /**
+   * Starts the loop in a microtask: never inside the call that made something outstanding (the loop may
+   * spin for `mainSpinMicros` and settle calls; a dispatch must return first, and a batch of dispatches in
+   * one tick must all be sent before the loop waits for their answers).
+   */
+  startSoon(): void {
+    if (this.#running || this.#startScheduled) return;
+    this.#startScheduled = true;
+    queueMicrotask(() => {
+      this.#startScheduled = false;
+      this.start();
+    });
+  }
+
   /** Starts the loop if it is not running and something is outstanding. */
   start(): void {
     if (this.#running || this.#stopped || !this.#host.outstanding) return;
@@ -137,7 +153,7 @@ export class ResultsLoop {
       this.#running = false;
     }
     // Something became outstanding while the loop was ending (e.g. in a settle callback): go on.
-    if (this.#host.outstanding && !this.#stopped) queueMicrotask(() => this.start());
+    if (this.#host.outstanding && !this.#stopped) this.startSoon();
   }
 
   #waitForResults(seq: number): Promise<unknown> {

@@ -180,7 +180,7 @@ export class WorkerRegistry {
     if (slot < 0) return Promise.reject(new WorkgroupException(`all ${c.maxWorkers} worker slots are in use: raise \`maxWorkers\``));
     const name = label ?? c.labelBuilder(index);
     const ws = new WorkerSlot(index, slot, name, pool, c.directRingBytes, c.resultRingBytes);
-    ws.writer = new LaneWriter(ws, this.#p.codec, this.#p.arena, (item, error) => this.#host.unplaceable(ws, item, error));
+    ws.writer = new LaneWriter(ws, this.#p.codec, this.#p.arena, (item, error) => this.#host.unplaceable(ws, item, error), (w) => this.#p.dispatcher.wakeSoon(w));
     workers.add(ws);
     Atomics.store(this.#i32, controlBase(slot) + CB_CLAIM_INTENT, -1);
     const ready = new Promise<WorkerSlot>((resolve, reject) => {

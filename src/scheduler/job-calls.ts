@@ -1,0 +1,201 @@
+/**
+ * Job calls: turning `dispatch` and `dispatchAll` into entries of the pending table — checks, waiting for a
+ * class's module, choosing where the job goes (the shared queue, one worker's lane, a worker that takes
+ * transferred buffers), encoding, and arming cancellation.
+ */
+import { UnsendableError } from '../codec/errors.js';
+import { REC_JOB } from '../ring/protocol.js';
+import type { ResolvedConfig } from '../shared/config-types.js';
+import { waitWithin } from '../shared/deadline.js';
+import { WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupQueueFullException, WorkgroupTimeoutException } from '../shared/errors.js';
+import { Batch, type BatchMode } from './batch.js';
+import { checkTimeout, type Cancellation } from './cancellation.js';
+import { classesToLoad, loadNestedClasses } from './class-loading.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { MainCodec } from './main-codec.js';
+import { pickTransferTarget, sendTracked, transferSet } from './payloads.js';
+import type { Pending, PendingTable } from './pending.js';
+import { abortError, describeValue, sendError, type BatchOptions, type DispatchOptions } from './types.js';
+import type { WorkerSet } from './worker-set.js';
+import type { WorkerSlot } from './worker-slot.js';
+
+/** What job calls need from the core. */
+export interface JobCallsHost {
+  /** The error new work is refused with (shut down, not launched, no worker), if any. */
+  refusal(): Error | undefined;
+  /** Pending while main imports the work modules during launch(). */
+  modulesReady(): Promise<void> | undefined;
+  resolveIndex(index: number): WorkerSlot | Error;
+}
+
+export class JobCalls {
+  readonly #pending: PendingTable;
+  readonly #dispatcher: Dispatcher;
+  readonly #cancellation: Cancellation;
+  readonly #workers: WorkerSet;
+  readonly #codec: MainCodec;
+  readonly #config: ResolvedConfig;
+  readonly #host: JobCallsHost;
+  /** Jobs dispatched that wait for the import of a module before they can be encoded (they count as pending). */
+  #loading = 0;
+
+  constructor(
+    parts: { pending: PendingTable; dispatcher: Dispatcher; cancellation: Cancellation; workers: WorkerSet; codec: MainCodec; config: ResolvedConfig },
+    host: JobCallsHost,
+  ) {
+    this.#pending = parts.pending;
+    this.#dispatcher = parts.dispatcher;
+    this.#cancellation = parts.cancellation;
+    this.#workers = parts.workers;
+    this.#codec = parts.codec;
+    this.#config = parts.config;
+    this.#host = host;
+  }
+
+  /** Jobs waiting for their class's module. */
+  get loading(): number {
+    return this.#loading;
+  }
+
+  dispatch(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined): Promise<unknown> {
+    const refused = this.#host.refusal();
+    if (refused) return Promise.reject(refused);
+    const waitFor = this.#host.modulesReady() ?? classesToLoad(this.#codec, job);
+    if (!waitFor) return this.#dispatchNow(job, options, site, false);
+    // The timeout and signal hold while the job waits for a module too (counted from this call), and the
+    // job counts as pending meanwhile.
+    this.#loading++;
+    return waitWithin(waitFor, options, 'dispatch', 'job').then(
+      (o) => {
+        this.#loading--;
+        return this.#dispatchNow(job, o, site, true);
+      },
+      (e: unknown) => {
+        this.#loading--;
+        throw e;
+      },
+    );
+  }
+
+  #dispatchNow(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined, retried: boolean): Promise<unknown> {
+    const refused = this.#host.refusal();
+    if (refused) return Promise.reject(refused);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'job'));
+    if (typeof job !== 'object' || job === null || typeof (job as { execute?: unknown }).execute !== 'function') {
+      return Promise.reject(new TypeError(`dispatch() expects a WorkgroupJob instance (an object with an execute() method), got ${describeValue(job)}`));
+    }
+    const badTimeout = checkTimeout(options?.timeout);
+    if (badTimeout) return Promise.reject(badTimeout);
+    const transfer = options?.transfer === undefined ? undefined : transferSet(options.transfer);
+    if (transfer instanceof Error) return Promise.reject(transfer);
+    let target: WorkerSlot | undefined;
+    if (options?.isolate !== undefined && options.isolate !== -1) {
+      const t = this.#host.resolveIndex(options.isolate);
+      if (t instanceof Error) return Promise.reject(t);
+      target = t;
+    } else if (transfer) {
+      // A transferred buffer can move to one thread only: the job is placed now, not queued for any worker.
+      target = pickTransferTarget(this.#workers.values());
+      if (!target) return Promise.reject(new WorkgroupMemberDeadException(-1, 'no live worker can take a job with `transfer`'));
+    } else if (this.#config.maxQueue !== Infinity && this.#dispatcher.queuedCount >= this.#config.maxQueue) {
+      return Promise.reject(new WorkgroupQueueFullException(`the job queue is full (maxQueue ${this.#config.maxQueue}): wait for jobs to finish or raise \`maxQueue\``));
+    }
+    const { p, promise } = this.#pending.create('job', site, options?.onProgress, 0);
+    const error = sendTracked(this.#codec.outOfBand, p, () => {
+      if (transfer) target!.writer!.sendWithTransfer(p, job, transfer);
+      else if (target) target.writer!.send(p, REC_JOB, [p.id, 0], job, 'job', true);
+      else this.#dispatcher.enqueue(p, job);
+    });
+    if (error) {
+      const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.#codec, job) : undefined;
+      if (nested) return nested.then(() => this.#dispatchNow(job, options, site, true));
+      return Promise.reject(sendError(error));
+    }
+    this.#pending.add(p);
+    this.#cancellation.arm(p, signal, options?.timeout, 'dispatch');
+    this.#dispatcher.scheduleKick();
+    return promise;
+  }
+
+  /**
+   * A batch of jobs for any worker, encoded in one pass and settled with one promise (see batch.ts). The
+   * signal and timeout cancel the whole batch; `onProgress` hears every job's reports with its index.
+   */
+  dispatchAll(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode): Promise<unknown[]> {
+    const refused = this.#host.refusal();
+    if (refused) return Promise.reject(refused);
+    const waitFor = this.#host.modulesReady() ?? classesToLoad(this.#codec, jobs[0]);
+    if (waitFor) return waitFor.then(() => this.#dispatchAllNow(jobs, options, site, mode, false));
+    return this.#dispatchAllNow(jobs, options, site, mode, false);
+  }
+
+  #dispatchAllNow(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode, retried: boolean): Promise<unknown[]> {
+    const refused = this.#host.refusal();
+    if (refused) return Promise.reject(refused);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'batch'));
+    const badTimeout = checkTimeout(options?.timeout);
+    if (badTimeout) return Promise.reject(badTimeout);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i];
+      if (typeof job !== 'object' || job === null || typeof (job as { execute?: unknown }).execute !== 'function') {
+        return Promise.reject(new TypeError(`dispatchAll() expects WorkgroupJob instances (objects with an execute() method), got ${describeValue(job)} at index ${i}`));
+      }
+    }
+    const max = this.#config.maxQueue;
+    if (max !== Infinity && this.#dispatcher.queuedCount + jobs.length > max) {
+      return Promise.reject(new WorkgroupQueueFullException(`a batch of ${jobs.length} jobs does not fit the job queue (maxQueue ${max}, ${this.#dispatcher.queuedCount} queued): wait for jobs to finish, send a smaller batch or raise \`maxQueue\``));
+    }
+    let resolve!: (v: unknown[]) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<unknown[]>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const batch = new Batch(mode, jobs.length, resolve, reject);
+    const entries: Pending[] = [];
+    const onProgress = options?.onProgress;
+    const cancelRest = (reason: Error): void => {
+      for (const p of entries) if (this.#pending.get(p.id) === p && p.status !== 'cancelled') this.#cancellation.cancel(p, reason);
+    };
+    batch.onFirstFailure = () => cancelRest(new WorkgroupJobAbortedException('another job of its batch failed - job cancelled'));
+    for (let i = 0; i < jobs.length; i++) {
+      const p = this.#pending.createInBatch(batch, i, site, onProgress === undefined ? undefined : (v) => onProgress(v, i));
+      const error = sendTracked(this.#codec.outOfBand, p, () => this.#dispatcher.enqueue(p, jobs[i]));
+      if (error) {
+        // Nothing of the batch may run alone: take back what was sent, then fail the batch with the reason.
+        const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.#codec, jobs[i]) : undefined;
+        batch.abandon(); // settles nothing more: a retry (after loading classes) or the rejection below answers
+        cancelRest(new WorkgroupJobAbortedException('another job of its batch could not be sent - job cancelled'));
+        if (nested) return nested.then(() => this.#dispatchAllNow(jobs, options, site, mode, true));
+        return Promise.reject(sendError(error));
+      }
+      entries.push(p);
+      this.#pending.add(p);
+    }
+    if (signal !== undefined || options?.timeout !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => {
+        const reason = abortError(signal!, 'batch');
+        batch.fail(reason);
+        cancelRest(reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timeout = options?.timeout;
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          const reason = new WorkgroupTimeoutException('dispatchAll', timeout, 'the batch did not finish in time');
+          batch.fail(reason);
+          cancelRest(reason);
+        }, timeout);
+      }
+      batch.cleanup = () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
+      };
+    }
+    this.#dispatcher.scheduleKick();
+    return promise;
+  }
+}
