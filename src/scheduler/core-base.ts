@@ -194,7 +194,8 @@ export abstract class WorkgroupCoreBase {
       },
     );
     this._modulesReady = modulesReady;
-    await modulesReady;
+    // The workers start now, while main imports the modules: each side imports them itself, and a
+    // thread's start is the slow part of launch().
     const failures: WorkgroupSetupException[] = [];
     const start = async (): Promise<void> => {
       const index = this._nextIndex++;
@@ -204,10 +205,17 @@ export abstract class WorkgroupCoreBase {
         if (!this._workers.get(index)?.killed) failures.push(e as WorkgroupSetupException); // kill() during launch is no failure
       }
     };
-    if (c.startupPolicy === 'sequential') {
-      for (let i = 0; i < this._initialCount; i++) await start();
-    } else {
-      await Promise.all(Array.from({ length: this._initialCount }, start));
+    const started =
+      c.startupPolicy === 'sequential'
+        ? (async () => {
+            for (let i = 0; i < this._initialCount; i++) await start();
+          })()
+        : Promise.all(Array.from({ length: this._initialCount }, start));
+    const mainImport = await modulesReady.then(() => undefined, (e: unknown) => e as WorkgroupSetupException);
+    await started;
+    if (mainImport !== undefined) {
+      this._updateRefs(); // the workers that did start may not keep the process alive
+      throw mainImport;
     }
     if (this.state !== 'active') throw new WorkgroupInactiveException('the workgroup was shut down while it launched');
     if (failures.length > 0) {
