@@ -10,6 +10,11 @@
 
 export type ModuleNamespace = Record<string, unknown>;
 
+/** An own static property of each of the library's error classes: its export name (set in api/errors.ts). */
+export const LIBRARY_CLASS = Symbol.for('isolate-workgroup.library-class');
+/** The id under which both threads register the library's error classes. */
+export const LIBRARY_CLASSES_ID = 'isolate-workgroup:errors';
+
 /** Builds the message for a class the workgroup cannot find. */
 export function unknownClassMessage(ctor: Function): string {
   const name = ctor.name || '<anonymous class>';
@@ -27,7 +32,7 @@ export class ClassRegistry {
   readonly #loaded = new Set<string>();
   readonly #importer: (url: string) => Promise<ModuleNamespace>;
 
-  constructor(importer: (url: string) => Promise<ModuleNamespace> = (url) => import(/* @vite-ignore */ url)) {
+  constructor(importer: (url: string) => Promise<ModuleNamespace> = (url) => import(/* webpackIgnore: true */ /* @vite-ignore */ url)) {
     this.#importer = importer;
   }
 
@@ -60,8 +65,14 @@ export class ClassRegistry {
     return this.#loaded.has(url);
   }
 
+  /**
+   * The id of a class: registered, or one of the library's error classes from another copy of the library
+   * (an own `LIBRARY_CLASS` name; a subclass inherits the property but does not own it).
+   */
   idOf(ctor: Function): string | undefined {
-    return this.#idByCtor.get(ctor);
+    const id = this.#idByCtor.get(ctor);
+    if (id !== undefined || !Object.hasOwn(ctor, LIBRARY_CLASS)) return id;
+    return `${LIBRARY_CLASSES_ID}#${String((ctor as unknown as Record<symbol, unknown>)[LIBRARY_CLASS])}`;
   }
 
   ctorOf(id: string): Function | undefined {
