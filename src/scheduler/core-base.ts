@@ -325,13 +325,14 @@ export abstract class WorkgroupCoreBase {
       for (const w of this._workers.values()) {
         if (w.exited) continue;
         if (w.state === 'starting') w.readyWaiter?.reject(new WorkgroupInactiveException('the workgroup was shut down while this worker started'));
-        // A busy worker is terminated at once (its work was just rejected); an idle one stops
-        // cooperatively, so it can run its members' dispose().
-        const busy = w.isBusy();
+        // A busy worker is terminated at once (its work was just rejected), and so is one with no members
+        // (nothing of its own to run on the way out: terminate() is the fastest stop); an idle one with
+        // members stops cooperatively, so it can run their dispose().
+        const cooperative = !w.isBusy() && (w.members.size > 0 || w.disposing.size > 0);
         w.state = 'stopping';
         w.command(CMD_STOP);
         w.handle?.ref();
-        exits.push(this._stopWorker(w, busy ? 0 : 2000));
+        exits.push(this._stopWorker(w, cooperative ? 2000 : 0));
       }
       await Promise.all(exits);
       for (const [id, w] of [...this._destroyWaiters]) {

@@ -42,3 +42,21 @@ describe('loading the library', () => {
     ]);
   });
 });
+
+describe('shutdown()', () => {
+  const membersUrl = new URL('../fixtures/shutdown-members.mjs', import.meta.url);
+
+  it("runs the members' dispose() on the workers that hold members, and stops every worker", async () => {
+    const { Tracked } = (await import(membersUrl.href)) as { Tracked: new (flags: Int32Array, slot: number) => InstanceType<typeof lib.WorkgroupMember> };
+    const wg = new lib.IsolateWorkgroup(3, { modules: [membersUrl] });
+    await wg.launch();
+    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const a = await wg.addInstance(new Tracked(flags, 0), { isolate: 1 });
+    const b = await wg.addInstance(new Tracked(flags, 1), { isolate: 1 });
+    expect([await a.invoke({}), await b.invoke({})]).toEqual([1, 1]);
+    await within(wg.shutdown(), 10_000, 'shutdown()');
+    expect([...flags]).toEqual([1, 1]);
+    expect(wg.liveIsolateCount).toBe(0);
+    expect(wg.state).toBe('disposed');
+  });
+});
