@@ -13,7 +13,7 @@
 // tests and benchmarks use some of them directly. In that tree, api/errors.js, memory/errors.js and
 // api/job.js are re-exports of dist/classes.js, so it shares the classes with the bundles too.
 import { build } from 'esbuild';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -44,32 +44,45 @@ function specifier(from, to) {
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
-/** An esbuild plugin: imports of the class modules become imports of dist/classes.js, relative to `outDir`. */
-function sharedClasses(outDir) {
-  const targets = new Set(CLASS_MODULES.map((m) => path.join(src, m)));
-  const rel = specifier(outDir, path.join(dist, CLASSES_FILE));
-  return {
-    name: 'shared-classes',
-    setup(b) {
-      b.onResolve({ filter: /(errors|job)\.js$/ }, (args) => {
-        const file = path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
-        return targets.has(file) ? { path: rel, external: true } : undefined;
-      });
-    },
-  };
-}
+const CLASSES_PLACEHOLDER = '@@isolate-workgroup-classes@@';
 
-async function bundle(entry, outDir, platform) {
-  await build({
+/** An esbuild plugin: imports of the class modules become imports of dist/classes.js (a placeholder, fixed per file below). */
+const sharedClasses = {
+  name: 'shared-classes',
+  setup(b) {
+    const targets = new Set(CLASS_MODULES.map((m) => path.join(src, m)));
+    b.onResolve({ filter: /(errors|job)\.js$/ }, (args) => {
+      const file = path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
+      return targets.has(file) ? { path: CLASSES_PLACEHOLDER, external: true } : undefined;
+    });
+  },
+};
+
+/**
+ * One platform's public entry and worker entry, bundled together with code splitting: what both use
+ * (codec, rings, shared memory) lands in one chunk, `shared.<platform>.js`, so a worker — which loads the
+ * worker entry, and the public entry through its work modules' `import 'isolate-workgroup'` — reads each
+ * part once. The class modules stay in dist/classes.js.
+ */
+async function bundle(platform, entries) {
+  const result = await build({
     ...common,
-    entryPoints: [path.join(src, entry)],
-    outdir: outDir,
+    entryPoints: entries,
+    outdir: dist,
     bundle: true,
-    splitting: false,
+    splitting: true,
+    chunkNames: `shared.${platform}`,
     platform,
     external: ['node:*'],
-    plugins: [sharedClasses(outDir)],
+    plugins: [sharedClasses],
+    write: false,
   });
+  await Promise.all(
+    result.outputFiles.map((f) => {
+      const text = f.path.endsWith('.js') ? f.text.replaceAll(CLASSES_PLACEHOLDER, specifier(path.dirname(f.path), path.join(dist, CLASSES_FILE))) : f.text;
+      return mkdir(path.dirname(f.path), { recursive: true }).then(() => writeFile(f.path, text));
+    }),
+  );
 }
 
 export async function buildLib({ quiet = false, clean = false } = {}) {
@@ -95,10 +108,8 @@ export async function buildLib({ quiet = false, clean = false } = {}) {
   }
   // 3. The bundled entries, over the one-to-one files of the same name.
   await Promise.all([
-    bundle('index.ts', dist, 'node'),
-    bundle('index.browser.ts', dist, 'browser'),
-    bundle('workers/entry.node.ts', path.join(dist, 'workers'), 'node'),
-    bundle('workers/entry.browser.ts', path.join(dist, 'workers'), 'browser'),
+    bundle('node', { index: path.join(src, 'index.ts'), 'workers/entry.node': path.join(src, 'workers/entry.node.ts') }),
+    bundle('browser', { 'index.browser': path.join(src, 'index.browser.ts'), 'workers/entry.browser': path.join(src, 'workers/entry.browser.ts') }),
   ]);
   if (!quiet) console.log(`built dist/ in ${(performance.now() - started).toFixed(0)} ms`);
 }
