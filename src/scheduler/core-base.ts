@@ -324,11 +324,13 @@ export abstract class WorkgroupCoreBase {
       const exits: Promise<void>[] = [];
       for (const w of this._workers.values()) {
         if (w.exited) continue;
-        if (w.state === 'starting') w.readyWaiter?.reject(new WorkgroupInactiveException('the workgroup was shut down while this worker started'));
-        // A busy worker is terminated at once (its work was just rejected), and so is one with no members
-        // (nothing of its own to run on the way out: terminate() is the fastest stop); an idle one with
-        // members stops cooperatively, so it can run their dispose().
-        const cooperative = !w.isBusy() && (w.members.size > 0 || w.disposing.size > 0);
+        const starting = w.state === 'starting';
+        if (starting) w.readyWaiter?.reject(new WorkgroupInactiveException('the workgroup was shut down while this worker started'));
+        // A busy worker is terminated at once (its work was just rejected), and so is an idle one with no
+        // members (nothing of its own to run on the way out: terminate() is the fastest stop). One with
+        // members stops cooperatively, so it can run their dispose(); so does one still starting: Node's
+        // terminate() of a worker thread still loading its modules was seen never to settle (no exit event).
+        const cooperative = starting || (!w.isBusy() && (w.members.size > 0 || w.disposing.size > 0));
         w.state = 'stopping';
         w.command(CMD_STOP);
         w.handle?.ref();

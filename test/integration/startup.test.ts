@@ -44,6 +44,18 @@ describe('loading the library', () => {
 });
 
 describe('shutdown()', () => {
+  it('settles, and lets the process exit, when it comes while a worker is still starting', async () => {
+    const r = await runNode(['test/fixtures/startup-shutdown-while-starting.mjs'], 60_000);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const results = JSON.parse(r.stdout.trim()) as string[];
+    expect(results).toHaveLength(16);
+    for (let i = 0; i < 16; i += 2) {
+      expect(results[i]).toBe('pong');
+      expect(['ready', 'WorkgroupInactiveException']).toContain(results[i + 1]); // launch() settles either way
+    }
+  });
+
   const membersUrl = new URL('../fixtures/shutdown-members.mjs', import.meta.url);
 
   it("runs the members' dispose() on the workers that hold members, and stops every worker", async () => {
