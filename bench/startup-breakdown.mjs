@@ -6,6 +6,8 @@
 //   setup           → the module's setup() ran
 //   ready           → launch() resolved in main
 //   first claim     → a job dispatched after ready started running in the worker
+// and, apart, importing the library's public entry in a fresh worker (`importInWorker`: what a work
+// module's `import 'isolate-workgroup'` costs a thread that has loaded nothing of the library yet).
 // Prints medians (ms, from launch()) as one JSON line. --lib compares another build (e.g. an older dist/).
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
@@ -25,8 +27,19 @@ const t0 = now();
 const lib = await import(libUrl);
 const work = await import(workUrl.href);
 const mainImport = now() - t0;
-const acc = { bareWorker: [], entryRunning: [], libImported: [], setupDone: [], ready: [], firstClaim: [] };
+/** Milliseconds a fresh worker takes to import the library's public entry. */
+function importInFreshWorker() {
+  const code = `const t = performance.now(); await import(${JSON.stringify(libUrl)}); (await import('node:worker_threads')).parentPort.postMessage(performance.now() - t);`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+    w.once('error', reject);
+    w.once('message', (ms) => resolve(w.terminate().then(() => ms)));
+  });
+}
+
+const acc = { importInWorker: [], bareWorker: [], entryRunning: [], libImported: [], setupDone: [], ready: [], firstClaim: [] };
 for (let r = 0; r < runs; r++) {
+  acc.importInWorker.push(await importInFreshWorker());
   const b0 = now();
   await Promise.all(
     [0, 1].map(
