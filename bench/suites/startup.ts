@@ -46,7 +46,7 @@ const ratio = (a: number | undefined, b: number | undefined): string => (a !== u
 export async function startupSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const processes = pick(ctx, 5, 1);
   const later = pick(ctx, 3, 1);
-  const big = ctx.smoke ? 4 : 8;
+  const big = ctx.smoke ? ctx.workers : 8;
   const runs = new Map<LibName, ChildResult[]>(ctx.libs.map((l) => [l, []]));
   const failed = new Map<LibName, string>();
   // Interleave the libraries process by process, so a noisy moment on the machine does not land on one library only.

@@ -324,17 +324,16 @@ export abstract class WorkgroupCoreBase {
       const exits: Promise<void>[] = [];
       for (const w of this._workers.values()) {
         if (w.exited) continue;
-        const starting = w.state === 'starting';
-        if (starting) w.readyWaiter?.reject(new WorkgroupInactiveException('the workgroup was shut down while this worker started'));
-        // A busy worker is terminated at once (its work was just rejected), and so is an idle one with no
-        // members (nothing of its own to run on the way out: terminate() is the fastest stop). One with
-        // members stops cooperatively, so it can run their dispose(); so does one still starting: Node's
-        // terminate() of a worker thread still loading its modules was seen never to settle (no exit event).
-        const cooperative = starting || (!w.isBusy() && (w.members.size > 0 || w.disposing.size > 0));
+        if (w.state === 'starting') w.readyWaiter?.reject(new WorkgroupInactiveException('the workgroup was shut down while this worker started'));
+        // A busy worker is terminated at once (its work was just rejected); an idle one stops
+        // cooperatively, so it can run its members' dispose(). (Terminating idle workers at once was
+        // tried for speed: Node's terminate() of a worker still loading its modules was seen never to
+        // settle, leaving shutdown() pending.)
+        const busy = w.isBusy();
         w.state = 'stopping';
         w.command(CMD_STOP);
         w.handle?.ref();
-        exits.push(this._stopWorker(w, cooperative ? 2000 : 0));
+        exits.push(this._stopWorker(w, busy ? 0 : 2000));
       }
       await Promise.all(exits);
       for (const [id, w] of [...this._destroyWaiters]) {
