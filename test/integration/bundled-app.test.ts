@@ -2,7 +2,8 @@
 // from node_modules (ESM, the worker entry, the types), then the same app bundled — the library inside
 // the bundle, not external — by esbuild and Vite, for Node (run with node, out of reach of any
 // node_modules) and for the browser (loaded in headless Chromium on a cross-origin-isolated server).
-// Each bundler gets the one line docs/bundling.md gives it for the worker entry, nothing else.
+// Each bundler gets only what docs/bundling.md gives it for the worker entry (esbuild: one more entry
+// point; Vite for Node: one more input, chunks beside the entries; Vite for the browser: ES module workers).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
