@@ -1,6 +1,6 @@
 // Builds dist/ from src/. Declarations come from `tsc -p tsconfig.build.json`.
 //
-// What a program loads is bundled, so that starting a worker reads three files instead of ~60:
+// What a program loads is bundled, so that starting a worker reads four files instead of ~60:
 //   dist/index.js, dist/index.browser.js           the public entries (Node, browser), one file each
 //   dist/workers/entry.node.js, entry.browser.js    the worker entries, one file each
 //   dist/classes.js                                 the library's public classes: WorkgroupJob, WorkgroupMember,
@@ -10,8 +10,9 @@
 // one WorkgroupException: errors keep their class across threads, `instanceof` holds on both sides.
 //
 // Every other source file is also transpiled one to one (dist/ring/spsc.js, dist/memory/arena.js, …):
-// tests and benchmarks use some of them directly. In that tree, api/errors.js, memory/errors.js and
-// api/job.js are re-exports of dist/classes.js, so it shares the classes with the bundles too.
+// tests, benchmarks and the `isolate-workgroup/bullmq` entry (dist/bullmq/index.js, whose imports of the
+// optional peers bullmq and ioredis stay bare and dynamic) use them. In that tree, shared/errors.js,
+// memory/errors.js and api/job.js are re-exports of dist/classes.js, so it shares the classes too.
 import { build } from 'esbuild';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ const src = path.join(root, 'src');
 const dist = path.join(root, 'dist');
 
 /** The modules whose classes must exist once per thread (see above), relative to src/. */
-export const CLASS_MODULES = ['api/errors.ts', 'memory/errors.ts', 'api/job.ts'];
+export const CLASS_MODULES = ['shared/errors.ts', 'memory/errors.ts', 'api/job.ts'];
 const CLASSES_FILE = 'classes.js';
 
 async function listTs(dir) {
@@ -60,9 +61,11 @@ const sharedClasses = {
 
 /**
  * One platform's public entry and worker entry, bundled together with code splitting: what both use
- * (codec, rings, shared memory) lands in one chunk, `shared.<platform>.js`, so a worker — which loads the
+ * (codec, rings, shared memory) lands in a chunk, `shared.<platform>-<hash>.js`, so a worker — which loads the
  * worker entry, and the public entry through its work modules' `import 'isolate-workgroup'` — reads each
- * part once. The class modules stay in dist/classes.js.
+ * part once. For Node the `isolate-workgroup/bullmq` entry joins them (so it shares `IsolateWorkgroup` with
+ * the public entry); its optional peers bullmq and ioredis stay external. The class modules stay in
+ * dist/classes.js.
  */
 async function bundle(platform, entries) {
   const result = await build({
@@ -71,9 +74,9 @@ async function bundle(platform, entries) {
     outdir: dist,
     bundle: true,
     splitting: true,
-    chunkNames: `shared.${platform}`,
+    chunkNames: `shared.${platform}-[hash]`,
     platform,
-    external: ['node:*'],
+    external: ['node:*', 'bullmq', 'ioredis'],
     plugins: [sharedClasses],
     write: false,
   });
@@ -108,7 +111,7 @@ export async function buildLib({ quiet = false, clean = false } = {}) {
   }
   // 3. The bundled entries, over the one-to-one files of the same name.
   await Promise.all([
-    bundle('node', { index: path.join(src, 'index.ts'), 'workers/entry.node': path.join(src, 'workers/entry.node.ts') }),
+    bundle('node', { index: path.join(src, 'index.ts'), 'workers/entry.node': path.join(src, 'workers/entry.node.ts'), 'bullmq/index': path.join(src, 'bullmq/index.ts') }),
     bundle('browser', { 'index.browser': path.join(src, 'index.browser.ts'), 'workers/entry.browser': path.join(src, 'workers/entry.browser.ts') }),
   ]);
   if (!quiet) console.log(`built dist/ in ${(performance.now() - started).toFixed(0)} ms`);

@@ -3,15 +3,10 @@
  * with one template: "expected `option` to be ..., got ...".
  */
 
-export type StartupPolicy = 'concurrent' | 'sequential';
+import type { ResolvedConfig, StartupPolicy, WorkgroupHealthConfigInit, WorkgroupLogger } from '../shared/config-types.js';
 
-export interface WorkgroupHealthConfigInit {
-  readonly enabled: boolean;
-  readonly pingTimeoutMs: number;
-  readonly stalenessThresholdMs: number;
-  readonly maxConsecutiveFailures: number;
-  readonly checkBeforeDispatching: boolean;
-}
+export type { ResolvedConfig, StartupPolicy, WorkgroupHealthConfigInit, WorkgroupLogger };
+
 
 /** Health probing (SPEC §3 "Health"). Use a preset or give the five fields. */
 export class WorkgroupHealthConfig implements WorkgroupHealthConfigInit {
@@ -68,12 +63,6 @@ const DEFAULT_HEALTH: WorkgroupHealthConfigInit = {
   checkBeforeDispatching: false,
 };
 
-export interface WorkgroupLogger {
-  debug?(message: string, ...rest: unknown[]): void;
-  info?(message: string, ...rest: unknown[]): void;
-  warn?(message: string, ...rest: unknown[]): void;
-  error?(message: string, ...rest: unknown[]): void;
-}
 
 /** Options of `new IsolateWorkgroup(n, config)`; every field is optional. */
 export interface WorkgroupConfig {
@@ -139,31 +128,6 @@ export interface WorkgroupConfig {
   readonly maxSpinningWorkers?: number;
 }
 
-export interface ResolvedConfig {
-  readonly modules: readonly string[];
-  readonly health: WorkgroupHealthConfig;
-  readonly startupPolicy: StartupPolicy;
-  readonly labelBuilder: (index: number) => string;
-  readonly maxQueue: number;
-  readonly concurrency: number;
-  readonly queueCapacity: number;
-  readonly directRingBytes: number;
-  readonly resultRingBytes: number;
-  readonly arenaInitialBytes: number;
-  readonly arenaMaxBytes: number;
-  readonly spinIterations: number;
-  readonly parkTimeoutMs: number;
-  readonly progress: 'coalesce' | 'all';
-  readonly respawn: boolean;
-  readonly cancelGraceMs: number;
-  readonly logger: WorkgroupLogger;
-  readonly workerOptions: Readonly<Record<string, unknown>> | undefined;
-  readonly maxWorkers: number;
-  /** 'await': main-side stack from the caller's await chain, taken on failure; 'eager': captured at every call; 'off'. */
-  readonly captureMainStack: 'await' | 'eager' | 'off';
-  readonly mainSpinMicros: number;
-  readonly maxSpinningWorkers: number;
-}
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);

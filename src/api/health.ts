@@ -109,7 +109,7 @@ export class HealthMonitor {
     const ws = this.#at(index);
     if (!ws || !ws.live || ws.confirmedDead) return false;
     if (ws.state === 'starting') return true; // its thread runs the work modules' setup()
-    return this.#probeSlot(ws);
+    return this.#core.keepAlive.during(() => this.#probeSlot(ws)); // an awaited probe keeps the process alive
   }
 
   /** One probe per worker at a time: concurrent callers share it (and count one failure, not several). */

@@ -5,7 +5,7 @@
 import { WorkgroupCore, describeValue, type DispatchOptions, type MemberRecord, type WorkgroupState } from '../scheduler/core.js';
 import type { IsolateErrorHandler, IsolateErrorType } from '../scheduler/error-router.js';
 import { markUnsendable } from '../scheduler/main-codec.js';
-import type { Platform } from '../scheduler/platform.js';
+import type { Platform } from '../shared/platform.js';
 import { isImportingWorkModules } from '../shared/worker-flag.js';
 import { resolveConfig, validateWorkerCount, type WorkgroupConfig } from './config.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberNotFoundException } from './errors.js';

@@ -262,10 +262,11 @@ export class Decoder {
       if (!isSharedBuffer(buffer)) r.fail(`unknown SharedArrayBuffer id ${id}`, at);
     } else {
       const handle = r.int();
+      const check = r.varint();
       const byteLength = r.varint();
       const hook = this.#hooks.bigBinary;
       if (hook === undefined) return r.fail('BIG_BINARY without a bigBinary decode hook', at);
-      buffer = hook.call(this.#hooks, handle, byteLength);
+      buffer = hook.call(this.#hooks, handle, byteLength, check);
       if (!(buffer instanceof ArrayBuffer) || buffer.byteLength !== byteLength) {
         r.fail(`big binary handle ${handle} did not give an ArrayBuffer of ${byteLength} bytes`, at);
       }

@@ -419,6 +419,7 @@ export class Encoder {
         if (handle !== undefined) {
           (this.#handles ??= []).push(handle);
           w.tagInt(Tag.BIG_BINARY, handle);
+          w.varint((hooks.bigBinaryCheck?.(handle) ?? 0) >>> 0);
           w.varint(length);
           return;
         }

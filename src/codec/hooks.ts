@@ -29,6 +29,10 @@ export interface EncodeHooks {
   /** Optional: gives back a handle from `bigBinary` that the frame ended up not using (the encode threw,
    *  or started over). Every handle is either in the finished frame or passed here exactly once. */
   discardBigBinary?(handle: number): void;
+  /** Optional: a 32-bit check value the frame carries beside a `bigBinary` handle (the arena block's
+   *  generation), handed back to the decode hook, so a frame decoded after its block was freed and reused
+   *  is refused instead of reading another payload's bytes. */
+  bigBinaryCheck?(handle: number): number;
   /** Default 64 KiB. */
   bigBinaryThreshold?: number;
   /** Buffers the caller listed in `transfer`. */
@@ -44,5 +48,5 @@ export interface DecodeHooks {
   sharedBuffer(id: number): SharedArrayBuffer;
   /** Returns the ArrayBuffer (of exactly `byteLength` bytes) for a `bigBinary` handle. Decoding a frame
    *  with one and no hook is a CodecError. A suspended decode may call it again for the same handle. */
-  bigBinary?(handle: number, byteLength: number): ArrayBuffer;
+  bigBinary?(handle: number, byteLength: number, check: number): ArrayBuffer;
 }

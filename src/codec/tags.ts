@@ -31,7 +31,8 @@
  * | ARRAYBUFFER  | 0x15       | vu byteLength, bytes; from 64 bytes on, a pad count byte (0..7) and that |
  * |              |            | many zero bytes come first, so the bytes start 8-byte aligned in memory  |
  * | SAB          | 0x16       | vz id from `EncodeHooks.sharedBuffer`                                    |
- * | BIG_BINARY   | 0x17       | vz handle from `EncodeHooks.bigBinary`, vu byteLength                    |
+ * | BIG_BINARY   | 0x17       | vz handle from `EncodeHooks.bigBinary`, vu check (`bigBinaryCheck`, the  |
+ * |              |            | block's generation; 0 without the hook), vu byteLength                   |
  * | VIEW         | 0x18       | kind byte (VIEW_KINDS), buffer (ARRAYBUFFER/SAB/BIG_BINARY/REF),         |
  * |              |            | vu byteOffset into that buffer, vu length (elements; bytes for DataView) |
  * | ERROR        | 0x19       | kind byte (ERROR_KINDS, or CLASS_NUM/CLASS_STR + ref), flags byte,       |

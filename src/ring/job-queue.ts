@@ -155,6 +155,13 @@ export class JobQueueProducer {
   }
 
   /**
+   * Claimed cells the last `repairStuck` left alone because a live worker's claim intent named them. Either
+   * that worker is claiming it right now (it releases the cell within nanoseconds) or its intent is stale
+   * (it lost the race for that position) and hides a dead worker's cell: repair again until this is 0.
+   */
+  deferred = 0;
+
+  /**
    * Crash repair (main only, after a worker died). For every position between `dequeuePos − capacity` and
    * `dequeuePos` whose cell is still claimed (`seq == p + 1`) and whose position no live worker intends,
    * calls `onStuck(p, jobIdWord)` and releases the cell. `liveIntents` are the claimIntent words of the
@@ -170,17 +177,23 @@ export class JobQueueProducer {
     const deq = Atomics.load(i32, POOL_DEQUEUE_POS_I32);
     const live = typeof liveIntents === 'function' ? liveIntents() : liveIntents;
     let repaired = 0;
+    let deferred = 0;
     // Only the last `capacity` positions can still be claimed; older cells already moved on (seq differs).
     for (let k = 1; k <= this.capacity; k++) {
       const p = (deq - k) & POS_MASK;
       const index = p & this.#mask;
       const cell = this.#cells + index * CELL_I32;
-      if (loadSeq(i32, cell, index) !== ((p + 1) & POS_MASK) || live.has(p)) continue;
+      if (loadSeq(i32, cell, index) !== ((p + 1) & POS_MASK)) continue;
+      if (live.has(p)) {
+        deferred++; // a live worker claims it now, or its intent is stale: look again later
+        continue;
+      }
       onStuck(p, Atomics.load(i32, cell + CELL_JOB_ID));
       Atomics.store(i32, cell + CELL_JOB_ID, 0);
       storeSeq(i32, cell, index, (p + this.capacity) & POS_MASK);
       repaired++;
     }
+    this.deferred = deferred;
     return repaired;
   }
 

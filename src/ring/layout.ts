@@ -14,8 +14,8 @@
  * | 16                        | i32        | flags (SHUTDOWN bit)  | main                   | workers       | store / load          |
  * | 128  (LINE)               | i32        | dequeuePos            | workers                | workers, main | compareExchange/load  |
  * | 256  (2 LINES)            | i32        | enqueuePos mirror     | main                   | stats only    | store / load          |
- * | 260                       | i32        | spinning workers      | workers (main repairs) | workers       | add / sub / load      |
  * | 264                       | i32        | max spinning workers  | main (init)            | workers       | plain (before spawn)  |
+ * | 288                       | i32 × 8    | spinnerMask[0..7]     | workers (own bit; main clears a dead one's) | workers | or / and / load |
  * | 384  (3 LINES)            | i32 × 8    | idleMask[0..7]        | workers set, main clr  | main          | or / and / load       |
  * | 512  (4 LINES)            | i32        | resultsSeq            | workers                | main          | add / load / waitAsync|
  * | 516                       | i32        | mainParked            | main set, workers clr  | workers       | store / compareExchange|
@@ -34,6 +34,7 @@
  * | 1         | command          | main            | worker  | store / load (STOP etc.)         |
  * | 2         | probeSeq         | main            | worker  | add / load                       |
  * | 4..19     | cancel[16]       | main            | worker  | store / load (job id to cancel in running slot r) |
+ * | 20..27    | skip[8]          | main            | worker  | store / compareExchange (lane work to skip: a cancelled id not started yet) |
  * | 32 (line) | state            | worker (main writes DEAD) | main | store / load           |
  * | 33        | heartbeat        | worker          | main    | add / load                       |
  * | 34        | probeAck         | worker          | main    | store / load                     |
@@ -60,9 +61,9 @@ export const POOL_QUEUE_CAPACITY_I32 = 3;
 export const POOL_FLAGS_I32 = 4;
 export const POOL_DEQUEUE_POS_I32 = LINE / 4;
 export const POOL_ENQUEUE_MIRROR_I32 = (2 * LINE) / 4;
-/** Workers spinning right now, and how many may (spinning workers steal CPU from main and from each other). */
-export const POOL_SPINNERS_I32 = POOL_ENQUEUE_MIRROR_I32 + 1;
+/** How many workers may spin at once, and which spin now (one bit per slot; see SpinGate in wait.ts). */
 export const POOL_MAX_SPINNERS_I32 = POOL_ENQUEUE_MIRROR_I32 + 2;
+export const POOL_SPINNER_MASK_I32 = POOL_ENQUEUE_MIRROR_I32 + 8;
 export const POOL_IDLE_MASK_I32 = (3 * LINE) / 4;
 export const POOL_RESULTS_SEQ_I32 = (4 * LINE) / 4;
 export const POOL_MAIN_PARKED_I32 = POOL_RESULTS_SEQ_I32 + 1;
@@ -83,6 +84,8 @@ export const CB_DOORBELL = 0;
 export const CB_COMMAND = 1;
 export const CB_PROBE_SEQ = 2;
 export const CB_CANCEL = 4;
+export const CB_SKIP = 20;
+export const SKIP_WORDS = 8;
 export const CB_STATE = 32;
 export const CB_HEARTBEAT = 33;
 export const CB_PROBE_ACK = 34;

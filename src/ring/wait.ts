@@ -58,28 +58,42 @@ export class SpinBudget {
 }
 
 /**
- * Limits how many idle workers spin at once (a shared counter in the pool region). With more spinners
- * than spare cores, spinning threads take the CPU from the very threads they wait for — the main thread
- * and the worker running a job (design-notes §4.1, "cap spinning when workers >= cores"). A worker that
+ * Limits how many idle workers spin at once. With more spinners than spare cores, spinning threads take the
+ * CPU from the very threads they wait for — the main thread and the worker running a job. A worker that
  * may not spin parks at once; main's wake-up reaches it.
+ *
+ * The places are bits of a shared mask, one per worker slot (not a counter): a worker sets its own bit,
+ * counts the bits, and backs off when the count is over the limit (so at any time the workers that passed
+ * are at most `max`: the last to set its bit counted all the others). A worker that dies while spinning is
+ * repaired by clearing its bit — idempotent, so no death at any instruction can leak a place or free one
+ * twice.
  */
 export class SpinGate {
   readonly #i32: Int32Array;
+  readonly #base: number;
+  readonly #words: number;
   readonly #word: number;
+  readonly #bit: number;
   readonly #max: number;
   #inside = false;
 
-  constructor(i32: Int32Array, word: number, max: number) {
+  /** `base`: first word of the mask (`words` long); `slot`: this worker's bit; `max`: places. */
+  constructor(i32: Int32Array, base: number, words: number, slot: number, max: number) {
     this.#i32 = i32;
-    this.#word = word;
+    this.#base = base;
+    this.#words = words;
+    this.#word = base + (slot >> 5);
+    this.#bit = 1 << (slot & 31);
     this.#max = max;
   }
 
   /** Takes a spinning place; false when all are taken (then do not spin). */
   enter(): boolean {
     if (this.#inside) return true;
-    if (Atomics.add(this.#i32, this.#word, 1) >= this.#max) {
-      Atomics.sub(this.#i32, this.#word, 1);
+    if (this.#max <= 0) return false;
+    Atomics.or(this.#i32, this.#word, this.#bit);
+    if (this.#count() > this.#max) {
+      Atomics.and(this.#i32, this.#word, ~this.#bit);
       return false;
     }
     this.#inside = true;
@@ -89,7 +103,19 @@ export class SpinGate {
   leave(): void {
     if (!this.#inside) return;
     this.#inside = false;
-    Atomics.sub(this.#i32, this.#word, 1);
+    Atomics.and(this.#i32, this.#word, ~this.#bit);
+  }
+
+  #count(): number {
+    let n = 0;
+    for (let w = 0; w < this.#words; w++) {
+      let v = Atomics.load(this.#i32, this.#base + w);
+      while (v !== 0) {
+        v &= v - 1;
+        n++;
+      }
+    }
+    return n;
   }
 }
 

@@ -1,271 +1,438 @@
 /**
- * Scheduler layer 5 (the class the api uses): failures and resizing — index validation, addIsolate,
- * kill, worker exits (deliver what it published, repair the queue, reject what it held), respawn.
+ * The main-thread core: a facade that wires the parts below and holds the workgroup's lifecycle (launch,
+ * shutdown). The public classes in src/api are thin wrappers around it.
+ *
+ * | part              | file                | owns                                                            |
+ * |-------------------|---------------------|-----------------------------------------------------------------|
+ * | pending table     | pending.ts          | every call in flight, its status, settling it exactly once      |
+ * | keep-alive        | keep-alive.ts       | process lifetime: alive exactly while something is outstanding |
+ * | dispatcher        | dispatcher.ts       | the shared-queue producer, the backlog, refill, wake-ups        |
+ * | lane writer       | lane-writer.ts      | one worker's direct ring, its backlog, transfers                |
+ * | cancellation      | cancellation.ts     | signals and timeouts, wherever the work is                      |
+ * | results loop      | results-loop.ts     | wait, drain, ordered decoding, settling                         |
+ * | worker registry   | worker-registry.ts  | indices, start, kill, retire, respawn, the exit script          |
+ * | member table      | member-table.ts     | members, placement, invoke, destroy, notifyHost answers         |
+ *
+ * Hot path (dispatch to "any worker"): encode straight into the next cell of the shared queue, publish
+ * with one store, and — once per tick, for the whole batch — wake at most as many parked workers as jobs
+ * were published. Results: workers publish into their result rings and bump one results word; the results
+ * loop waits on it with `Atomics.waitAsync` (never blocking), drains and settles in a batch.
  */
-import { CELL_INLINE_MAX } from '../ring/job-queue.js';
-import { POOL_IDLE_MASK_I32, STATE_SPINNING, POOL_SPINNERS_I32 } from '../ring/layout.js';
-import { WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupSetupException } from '../api/errors.js';
-import type { Pending } from './pending.js';
-import { EARLY_DEATH_MS, RESPAWN_LIMIT, type DeathFacts } from './respawn.js';
-import { WorkerSlot } from './worker-slot.js';
-import { now, describeExit } from './core-shared.js';
-import { WorkgroupCoreMembers } from './core-members.js';
+import { UnsendableError } from '../codec/errors.js';
+import { Arena, createArenaBuffer } from '../memory/arena.js';
+import { CMD_STOP, FLAG_SHUTDOWN, POOL_FLAGS_I32, POOL_MAX_SPINNERS_I32, createPoolRegion } from '../ring/layout.js';
+import { REC_JOB, REC_NOTIFY_REPLY, type ControlToMain } from '../ring/protocol.js';
+import { readWord } from '../ring/records.js';
+import type { ResolvedConfig } from '../shared/config-types.js';
+import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupNotReadyException, WorkgroupQueueFullException, WorkgroupSetupException, withCallerStack } from '../shared/errors.js';
+import { explainImportError } from '../shared/import-errors.js';
+import type { Platform } from '../shared/platform.js';
+import { Cancellation, checkTimeout } from './cancellation.js';
+import { classesToLoad, loadNestedClasses } from './class-loading.js';
+import { Dispatcher } from './dispatcher.js';
+import { ErrorRouter } from './error-router.js';
+import { KeepAlive } from './keep-alive.js';
+import type { LaneItem } from './lane-writer.js';
+import { MainCodec } from './main-codec.js';
+import { MemberTable } from './member-table.js';
+import { leakOptions, pickTransferTarget, transferSet } from './payloads.js';
+import { PendingTable, type Pending } from './pending.js';
+import { ResultsLoop } from './results-loop.js';
+import { abortError, describeValue, sendError, type DispatchOptions, type InvokeOptions, type MemberRecord, type WorkgroupState } from './types.js';
+import { WorkerRegistry } from './worker-registry.js';
+import { WorkerSet } from './worker-set.js';
+import type { WorkerSlot } from './worker-slot.js';
 
-export { describeValue, type DispatchOptions, type MemberRecord, type WorkgroupState } from './core-shared.js';
+export { describeValue, type DispatchOptions, type MemberRecord, type WorkgroupState } from './types.js';
 
-export class WorkgroupCore extends WorkgroupCoreMembers {
-  // ------------------------------------------------------------------ failures and resizing
+export class WorkgroupCore {
+  readonly config: ResolvedConfig;
+  readonly platform: Platform;
+  readonly errors: ErrorRouter;
+  readonly captureMainStack: 'await' | 'eager' | 'off';
+  readonly pool: SharedArrayBuffer;
+  readonly arena: Arena;
+  readonly codec: MainCodec;
+  readonly keepAlive: KeepAlive;
+  readonly #pending: PendingTable;
+  readonly #workers: WorkerSet;
+  readonly #dispatcher: Dispatcher;
+  readonly #cancellation: Cancellation;
+  readonly #results: ResultsLoop;
+  readonly #members: MemberTable;
+  readonly #registry: WorkerRegistry;
+  readonly #initialCount: number;
+  state: WorkgroupState = 'idle';
+  #launched = false;
+  #shuttingDown: Promise<void> | undefined;
+  /** Pending while the main thread imports the work modules during launch(). */
+  #modulesReady: Promise<void> | undefined;
+  /** Set when launch() ended with no worker running: new work is refused with it until addIsolate() succeeds. */
+  #noWorkers: Error | undefined;
+  /** Set by the health monitor with `checkBeforeDispatching`: a probe to await before giving `ws` work. */
+  preflight: ((ws: WorkerSlot) => Promise<void> | undefined) | undefined;
+  /** Health supervision tick (runs with the results loop). */
+  onTick: (() => void) | undefined;
 
-  /** Validates a worker index for dispatch/addInstance/kill; returns the worker or the error. */
+  constructor(workerCount: number, config: ResolvedConfig, platform: Platform, captureMainStack: 'await' | 'eager' | 'off' = 'await') {
+    const c = config;
+    const self = this; // for the parts' live getters
+    this.#initialCount = workerCount;
+    this.config = c;
+    this.platform = platform;
+    this.captureMainStack = captureMainStack;
+    this.errors = new ErrorRouter(c.logger);
+    this.pool = createPoolRegion(c.maxWorkers, c.queueCapacity);
+    new Int32Array(this.pool)[POOL_MAX_SPINNERS_I32] = c.maxSpinningWorkers; // read by workers (plain: before any spawn)
+    this.arena = new Arena(createArenaBuffer({ initialBytes: c.arenaInitialBytes, maxBytes: c.arenaMaxBytes, maxOwners: c.maxWorkers + 1 }), 0, leakOptions(c));
+    this.codec = new MainCodec(this.pool, this.arena);
+    this.#pending = new PendingTable((p) => this.#release(p), () => this.#outstandingChanged());
+    this.keepAlive = new KeepAlive(platform, () => this.#pending.size > 0);
+    this.#workers = new WorkerSet(c.maxWorkers);
+    this.#dispatcher = new Dispatcher(this.pool, this.codec, this.arena, this.#pending, this.#workers);
+    this.#dispatcher.afterKick = () => this.#results.start();
+    this.#dispatcher.onUnplaceable = (p, e) => this.#pending.reject(p, new WorkgroupException(`the job could not be queued: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
+    this.#cancellation = new Cancellation(this.#pending, this.#dispatcher, this.#workers, {
+      replace: (ws, reason) => this.#registry.retire(ws, reason),
+      get active() {
+        return self.state === 'active';
+      },
+      cancelGraceMs: c.cancelGraceMs,
+      unrefTimer: (t) => platform.unrefTimer(t),
+      warn: (m) => c.logger.warn?.(m),
+    });
+    const parts = { pending: this.#pending, workers: this.#workers, codec: this.codec, arena: this.arena, errors: this.errors, platform, keepAlive: this.keepAlive, cancellation: this.#cancellation };
+    this.#results = new ResultsLoop(this.pool, parts, c, {
+      get outstanding() {
+        return self.#pending.tracked > 0 || self.keepAlive.wanted;
+      },
+      beforeWait: () => this.#feedWorkers(),
+      afterDrain: () => this.#feedWorkers(),
+      notify: (ws, notifyId, memberId, command, failed) => this.#members.notify(ws, notifyId, memberId, command, failed),
+      tick: () => {
+        this.#registry.tick();
+        this.onTick?.();
+      },
+    });
+    this.#members = new MemberTable(parts, {
+      refusal: () => this.checkAccepting(),
+      resolveIndex: (i) => this.resolveIndex(i),
+      preflight: (ws) => this.preflight?.(ws),
+      sendTracked: (p, send) => this.#sendTracked(p, send),
+      scheduleKick: () => this.#dispatcher.scheduleKick(),
+    });
+    this.#registry = new WorkerRegistry({ ...parts, pool: this.pool, dispatcher: this.#dispatcher, results: this.#results, members: this.#members, config: c }, {
+      get active() {
+        return self.state === 'active';
+      },
+      control: (ws, m) => this.#control(ws, m),
+      unplaceable: (ws, item, error) => this.#laneUnplaceable(ws, item, error),
+      decodeStandalone: (bytes, ws) => this.#decodeStandalone(bytes, ws),
+    });
+    this.codec.outOfBand.awaitInbox = (slot) => this.#pullControl(slot);
+    this.codec.introduce = (id, buffer) => {
+      for (const w of this.#workers.values()) {
+        if (!w.live) continue;
+        w.handle?.post({ type: 'sab', id, buffer });
+        w.signalControl();
+      }
+    };
+  }
+
+  // ------------------------------------------------------------------ state
+
+  get isolatesCount(): number {
+    return this.#workers.nextIndex;
+  }
+  get liveIsolateCount(): number {
+    return this.#workers.liveCount;
+  }
+  get memberCount(): number {
+    return this.#members.count;
+  }
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+  get launched(): boolean {
+    return this.#launched;
+  }
+  get queuedCount(): number {
+    return this.#dispatcher.queuedCount;
+  }
+  workers(): IterableIterator<WorkerSlot> {
+    return this.#workers.values();
+  }
+  worker(index: number): WorkerSlot | undefined {
+    return this.#workers.get(index);
+  }
   resolveIndex(index: number): WorkerSlot | WorkgroupException {
-    if (!Number.isInteger(index) || index < 0 || index >= this._nextIndex) {
-      const range = this._nextIndex === 0 ? 'There are no workers yet' : `Valid indices are 0...${this._nextIndex - 1}`;
-      return new WorkgroupException(`Invalid isolate index ${String(index)}. ${range}`);
-    }
-    const ws = this._workers.get(index);
-    if (ws?.confirmedDead) {
-      return new WorkgroupMemberDeadException(index, `it failed ${ws.consecutiveFailures} health probes in a row and is replaced: use another index (live indices: ${this._liveIndices()})`);
-    }
-    if (!ws || !ws.live) {
-      return new WorkgroupException(`Isolate at index ${index} does not exist or has already been removed (live indices: ${this._liveIndices()})`);
-    }
-    return ws;
+    return this.#registry.resolveIndex(index);
+  }
+  retire(ws: WorkerSlot, reason: string): void {
+    this.#registry.retire(ws, reason);
   }
 
-  protected _liveIndices(): string {
-    const live: number[] = [];
-    for (const w of this._workers.values()) if (w.live && w.index < this._nextIndex) live.push(w.index);
-    return live.join(', ') || 'none';
+  /** The error a new job or call is refused with, if any. */
+  checkAccepting(): Error | undefined {
+    if (this.state === 'disposed') return new WorkgroupInactiveException('the workgroup was shut down: it accepts no new work');
+    if (!this.#launched) return new WorkgroupNotReadyException('call launch() before dispatching work');
+    return this.#noWorkers;
   }
 
-  /** Why a resize (addIsolate/kill) cannot run now, if it cannot. */
-  protected _refuseResize(what: string): WorkgroupException | undefined {
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Spawns the initial workers; resolves when all are ready (or rejects with the first setup failure). */
+  async launch(): Promise<void> {
+    if (this.state === 'disposed') throw new WorkgroupInactiveException('launch() after shutdown(): create a new IsolateWorkgroup');
+    if (this.#launched) throw new WorkgroupException('launch() was already called on this workgroup');
+    this.#launched = true;
+    this.state = 'active';
+    await this.keepAlive.during(async () => {
+      const c = this.config;
+      // Main imports the work modules too: it must know their classes to send them. Work dispatched
+      // meanwhile waits for this (in order), then goes to the queue that the workers drain once ready.
+      const registry = this.codec.registry;
+      this.#modulesReady = Promise.all(c.modules.map((url) => registry.load(url))).then(
+        () => void (this.#modulesReady = undefined),
+        (error: unknown) => {
+          const url = c.modules.find((u) => !registry.isLoaded(u)) ?? c.modules[0];
+          const explained = explainImportError(error);
+          throw new WorkgroupSetupException(-1, `the main thread could not import work module ${url}: ${(explained as Error)?.message ?? explained}`, { cause: explained });
+        },
+      );
+      const started = this.#registry.launch(this.#initialCount, c.startupPolicy === 'sequential', this.#modulesReady);
+      await this.#modulesReady;
+      const failures = await started;
+      if (this.state !== 'active') throw new WorkgroupInactiveException('the workgroup was shut down while it launched');
+      if (failures.length === 0) return;
+      if (this.#workers.liveCount === 0) {
+        // Nothing will ever run: refuse work clearly instead of queueing it forever, and release what was dispatched while launching.
+        const first = failures[0]!;
+        this.#noWorkers = new WorkgroupException(`no worker is running: every worker failed to start (first: ${first.message}). Fix the cause and call addIsolate(), or shut down`, { cause: first });
+        for (const p of [...this.#pending.values()]) this.#pending.reject(p, this.#noWorkers);
+      }
+      if (!this.errors.has('initialization')) throw failures[0];
+      for (const f of failures) this.errors.fire('initialization', f, { isolateIndex: f.isolateIndex });
+    });
+  }
+
+  /** Rejects everything pending (or drains first), stops every worker, resolves when all threads exited. */
+  shutdown(drain: boolean): Promise<void> {
+    this.#shuttingDown ??= this.keepAlive
+      .during(async () => {
+        const wasLaunched = this.#launched;
+        if (drain && wasLaunched) {
+          this.state = 'disposed';
+          while (this.#pending.size > 0 && this.#workers.liveCount > 0) await this.#pending.nextSettle();
+        }
+        this.state = 'disposed';
+        // Workers first: from now on they start nothing more of what main sent (it is rejected below).
+        if (wasLaunched) Atomics.or(new Int32Array(this.pool), POOL_FLAGS_I32, FLAG_SHUTDOWN);
+        const aborted = (what: string): Error => new WorkgroupJobAbortedException(`the workgroup was shut down - ${what} cancelled`);
+        for (const p of [...this.#pending.values()]) if (p.status !== 'cancelled') this.#pending.reject(p, aborted(p.kind === 'job' ? 'job' : 'request'));
+        this.#members.rejectCreations(aborted);
+        if (!wasLaunched) return;
+        await this.#registry.stopAll((w) => w.command(CMD_STOP), 2000);
+        this.#members.resolveDestructions();
+        for (const p of [...this.#pending.values()]) this.#pending.forget(p); // cancelled work of workers now gone
+        this.#results.stop();
+      })
+      .finally(() => this.keepAlive.close());
+    return this.#shuttingDown;
+  }
+
+  addIsolate(label: string | undefined): Promise<number> {
+    const refused = this.#refuseResize('add isolate');
+    if (refused) return Promise.reject(refused);
+    return this.#registry.addIsolate(label, true).then((index) => {
+      this.#noWorkers = undefined; // a launch that started no worker is usable again
+      return index;
+    });
+  }
+
+  async kill(index: number): Promise<void> {
+    const refused = this.#refuseResize('kill isolate');
+    if (refused) throw refused;
+    await this.#registry.kill(index);
+  }
+
+  #refuseResize(what: string): WorkgroupException | undefined {
     if (this.state === 'disposed') return new WorkgroupInactiveException(`Cannot ${what} - workgroup has been shut down`);
-    if (!this._launched) return new WorkgroupNotReadyException(`Cannot ${what} - workgroup is not active: call launch() first`);
+    if (!this.#launched) return new WorkgroupNotReadyException(`Cannot ${what} - workgroup is not active: call launch() first`);
     return undefined;
   }
 
-  /** Starts a new worker at index `isolatesCount`; resolves with the index once its setup ran. */
-  addIsolate(label: string | undefined): Promise<number> {
-    const refused = this._refuseResize('add isolate');
+  // ------------------------------------------------------------------ calls
+
+  /** Wraps a call's promise so a worker error gets the caller's await chain as its main stack (mode 'await'). */
+  withStack<T>(promise: Promise<T>): Promise<T> {
+    return this.captureMainStack === 'await' ? withCallerStack(promise) : promise;
+  }
+
+  captureSite(): { stack?: string } | undefined {
+    if (this.captureMainStack !== 'eager') return undefined;
+    const site: { stack?: string } = {};
+    Error.captureStackTrace(site, this.captureSite);
+    return site;
+  }
+
+  dispatch(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined): Promise<unknown> {
+    const refused = this.checkAccepting();
     if (refused) return Promise.reject(refused);
-    this._respawn.reset(); // the user adds a worker on purpose: replacing crashed ones may resume
-    return this._enqueueAdd(label);
+    const waitFor = this.#modulesReady ?? classesToLoad(this.codec, job);
+    if (waitFor) return waitFor.then(() => this.#dispatchNow(job, options, site, true));
+    return this.#dispatchNow(job, options, site, false);
   }
 
-  protected _enqueueAdd(label: string | undefined): Promise<number> {
-    const run = this._addChain.then(() => this._addOne(label));
-    this._addChain = run.catch(() => undefined);
-    return run;
-  }
-
-  protected async _addOne(label: string | undefined): Promise<number> {
-    const refused = this._refuseResize('add isolate');
-    if (refused) throw refused;
-    // Reserved, not yet counted: no other add runs now, and isolatesCount rises only when the worker is ready.
-    const index = this._nextIndex;
-    try {
-      await this._startWorker(index, label);
-    } catch (e) {
-      // Roll back: no thread, no state, no index consumed.
-      const ws = this._workers.get(index);
-      if (ws) {
-        await ws.handle?.terminate();
-        await ws.exitedPromise;
-        this._workers.delete(index);
-      }
-      throw e;
+  #dispatchNow(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined, retried: boolean): Promise<unknown> {
+    const refused = this.checkAccepting();
+    if (refused) return Promise.reject(refused);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'job'));
+    if (typeof job !== 'object' || job === null || typeof (job as { execute?: unknown }).execute !== 'function') {
+      return Promise.reject(new TypeError(`dispatch() expects a WorkgroupJob instance (an object with an execute() method), got ${describeValue(job)}`));
     }
-    this._nextIndex = index + 1;
-    this._noWorkers = undefined; // a launch that started no worker is usable again
-    this._updateRefs();
-    return index;
+    const badTimeout = checkTimeout(options?.timeout);
+    if (badTimeout) return Promise.reject(badTimeout);
+    const transfer = options?.transfer === undefined ? undefined : transferSet(options.transfer);
+    if (transfer instanceof Error) return Promise.reject(transfer);
+    let target: WorkerSlot | undefined;
+    if (options?.isolate !== undefined && options.isolate !== -1) {
+      const t = this.resolveIndex(options.isolate);
+      if (t instanceof Error) return Promise.reject(t);
+      target = t;
+    } else if (transfer) {
+      // A transferred buffer can move to one thread only: the job is placed now, not queued for any worker.
+      target = pickTransferTarget(this.#workers.values());
+      if (!target) return Promise.reject(new WorkgroupMemberDeadException(-1, 'no live worker can take a job with `transfer`'));
+    } else if (this.config.maxQueue !== Infinity && this.queuedCount >= this.config.maxQueue) {
+      return Promise.reject(new WorkgroupQueueFullException(`the job queue is full (maxQueue ${this.config.maxQueue}): wait for jobs to finish or raise \`maxQueue\``));
+    }
+    const { p, promise } = this.#pending.create('job', site, options?.onProgress, 0);
+    const error = this.#sendTracked(p, () => {
+      if (transfer) target!.writer!.sendWithTransfer(p, job, transfer);
+      else if (target) target.writer!.send(p, REC_JOB, [p.id, 0], job, 'job', true);
+      else this.#dispatcher.enqueue(p, job);
+    });
+    if (error) {
+      const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.codec, job) : undefined;
+      if (nested) return nested.then(() => this.#dispatchNow(job, options, site, true));
+      return Promise.reject(sendError(error));
+    }
+    this.#pending.add(p);
+    this.#cancellation.arm(p, signal, options?.timeout, 'dispatch');
+    this.#dispatcher.scheduleKick();
+    return promise;
   }
 
-  /** Removes worker `index` for good: its running work is rejected, queued jobs stay for the others. */
-  async kill(index: number): Promise<void> {
-    const refused = this._refuseResize('kill isolate');
-    if (refused) throw refused;
-    const t = this.resolveIndex(index);
-    if (t instanceof Error) throw t;
-    t.killed = true;
-    t.state = 'stopping';
-    t.handle?.ref();
-    await t.handle?.terminate();
-    await t.exitedPromise;
+  addInstance(member: unknown, isolate: number | undefined, onNotify: ((c: unknown) => unknown) | undefined): Promise<MemberRecord> {
+    return this.#members.add(member, isolate === -1 ? undefined : isolate, onNotify);
   }
 
-  /** Terminates a worker the workgroup gave up on (unresponsive); _onExit rejects its work with `reason` and replaces it. */
-  retire(ws: WorkerSlot, reason: string): void {
-    if (ws.exited) return;
-    ws.exitReason = reason;
-    ws.replaceOnExit = true;
-    ws.state = 'stopping';
-    ws.handle?.ref();
-    void ws.handle?.terminate();
+  invoke(memberId: number, command: unknown, options: InvokeOptions | undefined, site: { stack?: string } | undefined): Promise<unknown> {
+    return this.#members.invoke(memberId, command, options, site);
+  }
+
+  destroyInstance(memberId: number): Promise<void> {
+    return this.#members.destroy(memberId);
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  /**
+   * Runs an encode-and-send for `p`, keeping the out-of-band blocks its frame took (freed when `p` leaves
+   * the table). Returns the error when the send failed (then nothing was sent and the blocks are freed).
+   */
+  #sendTracked(p: Pending, send: () => void): unknown {
+    const oob = this.codec.outOfBand;
+    oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
+    try {
+      send();
+    } catch (e) {
+      oob.abandon();
+      return e;
+    }
+    p.blobs = oob.takeBlocks();
+    return undefined;
+  }
+
+  /** Gives back what an entry held when it leaves the pending table. */
+  #release(p: Pending): void {
+    p.cleanup?.();
+    p.cleanup = undefined;
+    if (p.blobs) {
+      // Out-of-band copies of its frame that no worker decoded (cancelled while queued, worker gone).
+      for (const h of p.blobs) this.codec.outOfBand.freeIfStillLive(h);
+      p.blobs = undefined;
+    }
+    if (p.arena) {
+      if (this.arena.isLive(p.arena)) this.arena.free(p.arena);
+      p.arena = undefined;
+    }
+    p.worker?.laneWork.delete(p.id);
+    if (p.memberId) this.#members.forgetInvoke(p.memberId, p.id);
+  }
+
+  /** The pending table became empty or non-empty. */
+  #outstandingChanged(): void {
+    this.keepAlive.update();
+    if (this.#pending.tracked > 0) this.#results.start();
+  }
+
+  /** Refill the queue from the backlog, flush lane backlogs, wake workers for what was published. */
+  #feedWorkers(): void {
+    const d = this.#dispatcher;
+    if (d.hasBacklog) d.refill();
+    for (const ws of this.#workers.values()) if (ws.live && ws.writer && ws.writer.backlogLength > 0) ws.writer.flush();
+    d.kick();
+  }
+
+  #laneUnplaceable(ws: WorkerSlot, item: LaneItem, error: unknown): void {
+    if (item.type === REC_NOTIFY_REPLY) return this.#members.replyUnplaceable(ws, readWord(item.bytes, 0), error);
+    const p = this.#pending.get(item.id);
+    if (p) this.#pending.reject(p, new WorkgroupException(`the call could not be sent to worker #${ws.index}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+  }
+
+  /** Control messages that are not about a worker's life. */
+  #control(ws: WorkerSlot, m: ControlToMain): void {
+    switch (m.type) {
+      case 'memberReady':
+        return this.#members.created(m.memberId);
+      case 'memberFailed':
+        return this.#members.creationFailed(ws, m.memberId, this.#decodeStandalone(m.error, ws));
+      case 'memberDisposed':
+        return this.#members.disposed(ws, m.memberId, m.error ? this.#decodeStandalone(m.error, ws) : undefined);
+      case 'wake':
+        return this.#results.ring();
+      case 'sab':
+        return this.codec.addWorkerBuffer(ws.slot, m.id, m.buffer);
+      case 'transfer':
+        return this.codec.outOfBand.receive(ws.slot, m.id, m.buffer);
+    }
   }
 
   /**
-   * A worker's thread exited (crash, process.exit, out of memory, kill, terminate from outside, shutdown).
-   * Order matters: deliver what it published, give the queue cells it claimed but never started back,
-   * reject what it held, then free its slot. Runs once per worker (the platform reports exit once).
+   * Inside a decode: takes a worker's waiting control messages now (Node: receiveMessageOnPort), so that a
+   * transferred buffer the frame names is there. Buffer messages apply at once; the others run right after
+   * (they may decode, and a decode is in progress).
    */
-  protected _onExit(ws: WorkerSlot, code: number | undefined, error: unknown): void {
-    const serving = ws.readyAt > 0 && ws.index < this._nextIndex;
-    // A crash is a death nobody asked for; kill(), shutdown, replacements and failed setups are reported elsewhere.
-    const crashed = serving && !ws.killed && !ws.replaceOnExit && this.state !== 'disposed' && ws.state !== 'stopping' && ws.state !== 'failed';
-    ws.state = ws.state === 'failed' ? 'failed' : 'dead';
-    const i32 = this._i32;
-    // A worker that died while spinning still holds a spinning place: give it back.
-    if (ws.sharedState() === STATE_SPINNING && Atomics.load(i32, POOL_SPINNERS_I32) > 0) Atomics.sub(i32, POOL_SPINNERS_I32, 1);
-    ws.markDeadInSharedMemory();
-    Atomics.and(i32, POOL_IDLE_MASK_I32 + (ws.slot >> 5), ~(1 << (ws.slot & 31)));
-    // 1. Everything it published is still valid: deliver it.
+  #pullControl(slot: number): undefined {
+    const ws = this.#workers.bySlot(slot);
+    const handle = ws?.handle;
+    if (!ws || handle?.pull === undefined) return undefined;
+    for (let m = handle.pull(); m !== undefined; m = handle.pull()) {
+      const msg = m;
+      if (msg.type === 'transfer' || msg.type === 'sab') this.#control(ws, msg);
+      else queueMicrotask(() => this.#registry.onControlMessage(ws, msg));
+    }
+    return undefined;
+  }
+
+  #decodeStandalone(bytes: Uint8Array, ws: WorkerSlot): unknown {
     try {
-      this._drainWorker(ws);
-    } catch {
-      // a corrupt ring from a dying worker: what is left is rejected below
-    }
-    // 2. Work it held: what it started (running words) and what was sent to its lane.
-    const index = ws.index;
-    const why = ws.exitReason ?? `the worker ${describeExit(code, error)}`;
-    const cause = error ? { cause: error } : undefined;
-    const reason = (what: 'job' | 'request' | 'instance creation'): Error =>
-      ws.killed
-        ? new WorkgroupJobAbortedException(`Isolate #${index} was killed - ${what} cancelled`)
-        : new WorkgroupMemberDeadException(index, `${why} - ${what} cancelled`, cause);
-    const running = ws.runningIds();
-    const held = new Set<number>([...running, ...ws.laneWork]);
-    const facts = { readyAt: ws.readyAt, now: Date.now(), finished: ws.finishedCount(), running: running.length };
-    // 3. Shared queue: cells it claimed but never started go back to the queue.
-    if (this._queue) this._repairQueue(ws, held);
-    for (const id of held) {
-      const p = this._pending.get(id);
-      if (p) this._settleErr(p, reason(p.kind === 'job' ? 'job' : 'request'), false);
-    }
-    // 4. Its members (and members whose dispose() it had not answered: destroyInstance resolves, they are gone).
-    for (const memberId of ws.disposing) {
-      const d = this._destroyWaiters.get(memberId);
-      this._destroyWaiters.delete(memberId);
-      d?.resolve();
-    }
-    for (const memberId of ws.members) {
-      const rec = this._members.get(memberId);
-      if (!rec) continue;
-      const waiter = this._memberWaiters.get(memberId);
-      if (waiter) {
-        this._memberWaiters.delete(memberId);
-        waiter.reject(reason('instance creation'));
-        this._members.delete(memberId);
-        continue;
-      }
-      if (ws.killed) this._members.delete(memberId);
-      else {
-        rec.state = 'dead';
-        rec.deadReason = reason('request');
-      }
-      const d = this._destroyWaiters.get(memberId);
-      if (d) {
-        this._destroyWaiters.delete(memberId);
-        d.resolve();
-      }
-    }
-    ws.members.clear();
-    ws.backlog.length = 0;
-    ws.readyWaiter?.reject(
-      ws.killed
-        ? new WorkgroupSetupException(index, 'it was killed before it was ready')
-        : new WorkgroupSetupException(index, `${why} before it was ready`, cause),
-    );
-    ws.readyWaiter = undefined;
-    // 5. Its arena blocks, its shared words, its slot.
-    try {
-      this._arena?.reclaimOwner(ws.slot + 1);
-      this._codec?.forgetWorker(ws.slot);
+      return this.codec.decode(bytes, 0, bytes.length, ws.slot);
     } catch (e) {
-      this.config.logger.warn?.(`isolate-workgroup: could not reclaim the arena blocks of worker #${index}`, e);
-    }
-    if (this._i32) ws.resetControlBlock();
-    this._bySlot[ws.slot] = undefined;
-    ws.markExited();
-    // 6. Report a crash once, and replace the worker.
-    if (crashed) this.errors.fire('communication', new WorkgroupMemberDeadException(index, why, cause), { isolateIndex: index });
-    if ((crashed || (ws.replaceOnExit && serving)) && this.config.respawn && this.state === 'active') this._scheduleRespawn(index, facts);
-    this._updateRefs();
-    this._notifySettled();
-  }
-
-  /** Gives the queue cells a dead worker claimed but never started back to the front of the queue. */
-  protected _repairQueue(dead: WorkerSlot, held: ReadonlySet<number>): void {
-    const q = this._queue;
-    const requeue: Pending[] = [];
-    // Every thread still running may hold a claim (also one being killed): read after dequeuePos (see repairStuck).
-    const intents = (): Set<number> => {
-      const live = new Set<number>();
-      for (const w of this._workers.values()) if (w !== dead && !w.exited) live.add(w.claimIntent());
-      return live;
-    };
-    q.repairStuck(intents, (pos) => {
-      const id = this._queueIds[pos & (q.capacity - 1)]!;
-      const p = this._pending.get(id);
-      if (!p || held.has(id)) return; // settled already, or it started: rejected by the caller
-      if (p.cancelled) {
-        this._forget(p); // cancelled while the dead worker held the cell: never run it
-        return;
-      }
-      const off = q.cellPayloadOffset(pos);
-      if (!p.arena) p.bytes = q.u8.slice(off, off + Math.min(CELL_INLINE_MAX, this._cellLength(pos)));
-      else {
-        p.bytes = this._arena.viewOf(p.arena, this._cellLength(pos)).slice();
-        this._arena.free(p.arena);
-        p.arena = undefined;
-      }
-      p.queuePos = -1;
-      requeue.push(p);
-    });
-    if (requeue.length > 0) {
-      this._backlog.splice(this._backlogHead, 0, ...requeue);
-      this._refill();
-      this._scheduleKick();
+      return new InvalidWorkgroupResponseException(`could not decode a message of worker #${ws.index}`, { cause: e });
     }
   }
-
-  /** Replaces a crashed worker (new index), backing off and then stopping when replacements die at start-up. */
-  protected _scheduleRespawn(index: number, facts: DeathFacts): void {
-    const decision = this._respawn.onDeath(facts);
-    if (decision.kind === 'give-up') {
-      if (decision.earlyDeaths === RESPAWN_LIMIT) {
-        this.errors.fire(
-          'communication',
-          new WorkgroupMemberDeadException(
-            index,
-            `${decision.earlyDeaths} workers in a row died within ${EARLY_DEATH_MS} ms of starting, before finishing any work: ` +
-              'the workgroup stops replacing crashed workers until addIsolate() is called (look for a work module whose setup() leaves something behind that kills the thread)',
-          ),
-          { isolateIndex: index },
-        );
-      }
-      return;
-    }
-    const go = (): void => {
-      if (this.state !== 'active') return;
-      this._enqueueAdd(undefined).catch((e: unknown) => {
-        if (this.state === 'active') this.errors.fire('initialization', e, { isolateIndex: -1 });
-      });
-    };
-    if (decision.delayMs === 0) go();
-    else this.platform.unrefTimer(setTimeout(go, decision.delayMs));
-  }
-
-  protected _cellLength(pos: number): number {
-    const i32off = (this._queue.cellPayloadOffset(pos) - 32) / 4;
-    return this._i32[i32off + 2]!;
-  }
-
-  /** Health supervision tick (runs with the results loop). */
-  protected _supervise(): void {
-    this.onTick?.();
-  }
-
-  onTick: (() => void) | undefined;
 }

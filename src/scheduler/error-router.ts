@@ -2,7 +2,7 @@
  * Error handlers by type (SPEC §3 "Error handlers"). Errors are classified by where they came from, never
  * by their message. A specific handler wins over `all`; a handler that throws is logged, never rethrown.
  */
-import type { WorkgroupLogger } from '../api/config.js';
+import type { WorkgroupLogger } from '../shared/config-types.js';
 
 export type IsolateErrorType = 'all' | 'initialization' | 'job' | 'instance' | 'communication' | 'unknown';
 

@@ -14,7 +14,7 @@ import { type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
-import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
+import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
 
 export const ARENA_BUFFER_ID = 0;
 
@@ -64,6 +64,7 @@ export class MainCodec {
         return own;
       },
       bigBinary: (bytes, transfer) => oob.offer(bytes, transfer),
+      bigBinaryCheck: (handle) => oob.checkOf(handle),
       discardBigBinary: (handle) => oob.discard(handle),
       bigBinaryThreshold: BIG_BINARY_THRESHOLD,
       transfer: undefined,
@@ -71,7 +72,7 @@ export class MainCodec {
     this.decodeHooks = {
       classByRef: (ref) => this.#classByRef(ref),
       sharedBuffer: (id) => this.#bufferById(id),
-      bigBinary: (handle, byteLength) => oob.take(this.decodingSlot, handle, byteLength),
+      bigBinary: (handle, byteLength, check) => oob.take(this.decodingSlot, handle, byteLength, check),
     };
   }
 

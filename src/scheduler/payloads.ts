@@ -4,7 +4,7 @@
  * of the workgroup's shared arrays.
  */
 import type { ArenaAttachOptions } from '../memory/arena.js';
-import type { ResolvedConfig } from '../api/config.js';
+import type { ResolvedConfig } from '../shared/config-types.js';
 import type { WorkerSlot } from './worker-slot.js';
 
 /**

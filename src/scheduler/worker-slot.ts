@@ -2,74 +2,54 @@
  * Main-thread state of one worker: its public index (never reused), its shared-memory slot (reused after
  * the worker is gone), its lane (the direct ring main writes, the result ring main reads), the handle of
  * its thread, and what it holds (pinned jobs, member calls, members).
+ *
+ * Its life: `state` (starting → ready → stopping → dead, or failed when its setup failed) and, once the
+ * workgroup decided to end it, one `intent` saying why (kill, replace, shutdown). A worker that dies with
+ * no intent crashed. Only the worker registry changes `state` and `intent`.
  */
-import {
-  CB_CLAIM_INTENT,
-  CB_COMMAND,
-  CB_DOORBELL,
-  CB_HEARTBEAT,
-  CB_JOBS_DONE,
-  CB_JOBS_FAILED,
-  CB_PARKED,
-  CB_PROBE_ACK,
-  CB_PROBE_SEQ,
-  CB_RUNNING,
-  CB_STATE,
-  CMD_CONTROL,
-  LANE_DIRECT_HEADER,
-  LANE_RESULT_HEADER,
-  MAX_CONCURRENCY,
-  SLOT_I32,
-  STATE_DEAD,
-  controlBase,
-  createLaneRegion,
-  laneLayout,
-} from '../ring/layout.js';
+import { CMD_CONTROL, LANE_DIRECT_HEADER, LANE_RESULT_HEADER, POOL_SPINNER_MASK_I32, STATE_DEAD, createLaneRegion, laneLayout } from '../ring/layout.js';
+import { ControlBlock } from '../ring/control-block.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
-import type { WorkerHandle } from './platform.js';
+import type { WorkerHandle } from '../shared/platform.js';
+import type { LaneWriter } from './lane-writer.js';
 
 export type SlotState = 'starting' | 'ready' | 'failed' | 'stopping' | 'dead';
 
-/** A record waiting for room in the direct ring (the ring was full). */
-export interface LaneBacklogItem {
-  readonly type: number;
-  readonly bytes: Uint8Array; // header words + encoded value
-}
+/** Why the workgroup ends a worker: `kill()`, a replacement (ignored cancel, failed probes), or shutdown. */
+export type ExitIntent = 'kill' | 'replace' | 'shutdown';
 
 export class WorkerSlot {
   readonly index: number;
   readonly slot: number;
   readonly label: string;
-  readonly lane: SharedArrayBuffer;
+  readonly laneBuffer: SharedArrayBuffer;
   readonly direct: SpscProducer;
   readonly results: SpscConsumer;
-  readonly #i32: Int32Array;
-  readonly #cb: number;
+  /** Its control block in the pool region (the words both sides share). */
+  readonly control: ControlBlock;
   handle: WorkerHandle | undefined;
+  /** The main → worker half of its lane (set by the registry when it spawns the worker). */
+  writer: LaneWriter | undefined;
   state: SlotState = 'starting';
   /** Ids of pinned jobs and member calls sent through this worker's lane and not settled yet. */
   readonly laneWork = new Set<number>();
   readonly members = new Set<number>();
   /** Members removed by destroyInstance() whose `dispose()` this worker has not answered yet. */
   readonly disposing = new Set<number>();
-  readonly backlog: LaneBacklogItem[] = [];
   /** Resolves the `ready` wait of launch/addIsolate. */
   readyWaiter: { resolve(): void; reject(e: unknown): void } | undefined;
-  /** Set when the worker's thread has exited. */
+  /** Set when the worker's thread has exited (after the exit script ran). */
   exited = false;
   readonly exitedPromise: Promise<void>;
   #markExited!: () => void;
-  /** kill() was called: its work is rejected as killed, no respawn, no communication error. */
-  killed = false;
-  /** Terminated by the workgroup to replace it (a job ignored its cancel, or it failed its health probes): respawn. */
-  replaceOnExit = false;
+  /** Why the workgroup ends it; undefined while it serves (a death without an intent is a crash). */
+  intent: ExitIntent | undefined;
   /** Why the workgroup terminated it (used in the rejections of the work it held). */
   exitReason: string | undefined;
   /** When it became ready (epoch ms); 0 while it never was. */
   readyAt = 0;
   /** Members whose `setup()` runs in this worker now (the worker may be inside it: busy, not hung). */
   setupsInFlight = 0;
-  refs = 0;
   /** Health bookkeeping (main-side). */
   lastKnownGood = Date.now();
   consecutiveFailures = 0;
@@ -83,12 +63,11 @@ export class WorkerSlot {
     this.index = index;
     this.slot = slot;
     this.label = label;
-    this.lane = createLaneRegion(directBytes, resultBytes);
+    this.laneBuffer = createLaneRegion(directBytes, resultBytes);
     const layout = laneLayout(directBytes, resultBytes);
-    this.direct = new SpscProducer(this.lane, LANE_DIRECT_HEADER, layout.directData, directBytes);
-    this.results = new SpscConsumer(this.lane, LANE_RESULT_HEADER, layout.resultData, resultBytes);
-    this.#i32 = new Int32Array(pool);
-    this.#cb = controlBase(slot);
+    this.direct = new SpscProducer(this.laneBuffer, LANE_DIRECT_HEADER, layout.directData, directBytes);
+    this.results = new SpscConsumer(this.laneBuffer, LANE_RESULT_HEADER, layout.resultData, resultBytes);
+    this.control = new ControlBlock(pool, slot);
     this.exitedPromise = new Promise<void>((resolve) => {
       this.#markExited = resolve;
     });
@@ -103,36 +82,36 @@ export class WorkerSlot {
     return this.state === 'ready' || this.state === 'starting';
   }
 
+  /** `kill()` ended it: its work is rejected as killed, no respawn, no communication error. */
+  get killed(): boolean {
+    return this.intent === 'kill';
+  }
+
   /** Wakes the worker: bump its doorbell; notify only when it says it is parked. */
   wake(): void {
-    Atomics.add(this.#i32, this.#cb + CB_DOORBELL, 1);
-    if (Atomics.load(this.#i32, this.#cb + CB_PARKED) !== 0) Atomics.notify(this.#i32, this.#cb + CB_DOORBELL, 1);
+    this.control.ring();
   }
 
   /** Tells a worker (possibly parked in Atomics.wait) that a control message waits on its port. */
   signalControl(): void {
-    Atomics.or(this.#i32, this.#cb + CB_COMMAND, CMD_CONTROL);
-    this.wake();
+    this.control.request(CMD_CONTROL);
   }
 
   command(bits: number): void {
-    Atomics.or(this.#i32, this.#cb + CB_COMMAND, bits);
-    this.wake();
+    this.control.request(bits);
   }
 
   /** Asks the worker to answer a probe; returns the sequence number it must echo. */
   requestProbe(): number {
-    const seq = Atomics.add(this.#i32, this.#cb + CB_PROBE_SEQ, 1) + 1;
-    this.wake();
-    return seq;
+    return this.control.requestProbe();
   }
 
   probeAck(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_PROBE_ACK);
+    return this.control.probeAck();
   }
 
   heartbeat(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_HEARTBEAT);
+    return this.control.heartbeat();
   }
 
   /**
@@ -140,27 +119,25 @@ export class WorkerSlot {
    * (heartbeat), a probe answered, a job or call finished. Read from shared memory, no round trip.
    */
   activity(): number {
-    const i32 = this.#i32;
-    const cb = this.#cb;
-    return (Atomics.load(i32, cb + CB_HEARTBEAT) + Atomics.load(i32, cb + CB_PROBE_ACK) + Atomics.load(i32, cb + CB_JOBS_DONE) + Atomics.load(i32, cb + CB_JOBS_FAILED)) | 0;
+    return this.control.activity();
   }
 
   /** Jobs and calls this worker finished (ok or failed), from its shared counters. */
   finishedCount(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_JOBS_DONE) + Atomics.load(this.#i32, this.#cb + CB_JOBS_FAILED);
+    return this.control.finished();
   }
 
   /** Its claim intent on the shared queue (−1: none). Frozen once the thread has exited. */
   claimIntent(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_CLAIM_INTENT);
+    return this.control.claimIntent();
   }
 
   sharedState(): number {
-    return Atomics.load(this.#i32, this.#cb + CB_STATE);
+    return this.control.state();
   }
 
   markDeadInSharedMemory(): void {
-    Atomics.store(this.#i32, this.#cb + CB_STATE, STATE_DEAD);
+    this.control.setState(STATE_DEAD);
   }
 
   /**
@@ -168,26 +145,17 @@ export class WorkerSlot {
    * worker in this slot starts without stale running, cancel, probe or stats words.
    */
   resetControlBlock(): void {
-    const i32 = this.#i32;
-    for (let k = 0; k < SLOT_I32; k++) Atomics.store(i32, this.#cb + k, 0);
-    Atomics.store(i32, this.#cb + CB_CLAIM_INTENT, -1);
-    Atomics.store(i32, this.#cb + CB_STATE, STATE_DEAD);
+    this.control.reset();
   }
 
   /** Job ids in the worker's shared running words (for crash recovery and cancellation). */
   runningIds(): number[] {
-    const out: number[] = [];
-    for (let r = 0; r < MAX_CONCURRENCY; r++) {
-      const id = Atomics.load(this.#i32, this.#cb + CB_RUNNING + r);
-      if (id !== 0) out.push(id);
-    }
-    return out;
+    return this.control.runningIds();
   }
 
   /** Index of the running word holding `id`, or −1. */
   runningSlotOf(id: number): number {
-    for (let r = 0; r < MAX_CONCURRENCY; r++) if (Atomics.load(this.#i32, this.#cb + CB_RUNNING + r) === id) return r;
-    return -1;
+    return this.control.runningSlotOf(id);
   }
 
   /**
@@ -196,21 +164,34 @@ export class WorkerSlot {
    * starts it.
    */
   isExecuting(): boolean {
-    if (this.setupsInFlight > 0) return true;
-    for (let r = 0; r < MAX_CONCURRENCY; r++) if (Atomics.load(this.#i32, this.#cb + CB_RUNNING + r) !== 0) return true;
-    return false;
+    return this.setupsInFlight > 0 || this.control.anyRunning();
   }
 
   isBusy(): boolean {
-    for (let r = 0; r < MAX_CONCURRENCY; r++) if (Atomics.load(this.#i32, this.#cb + CB_RUNNING + r) !== 0) return true;
-    return this.laneWork.size > 0;
+    return this.control.anyRunning() || this.laneWork.size > 0;
   }
 
-  ref(): void {
-    if (this.refs++ === 0) this.handle?.ref();
+  /** Tells a running job its caller cancelled it: its `signal` aborts. False when `id` is not running here. */
+  signalCancel(id: number): boolean {
+    const r = this.control.runningSlotOf(id);
+    if (r < 0) return false;
+    this.control.setCancel(r, id);
+    this.wake();
+    return true;
   }
 
-  unref(): void {
-    if (this.refs > 0 && --this.refs === 0) this.handle?.unref();
+  /**
+   * Asks the worker to skip lane work `id` if it has not started it (a cancelled pinned job or member call
+   * still in the direct ring): the worker checks its skip words before it starts a lane record. With more
+   * cancels in flight than skip words the oldest is overwritten: that work then runs, is told as soon as
+   * main sees it running, and its answer is dropped.
+   */
+  skipLaneWork(id: number): void {
+    this.control.addSkip(id);
+  }
+
+  /** Clears the spinning-place bit of this worker's slot (after its thread is gone). */
+  giveBackSpinPlace(): void {
+    Atomics.and(this.control.i32, POOL_SPINNER_MASK_I32 + (this.slot >> 5), ~(1 << (this.slot & 31)));
   }
 }

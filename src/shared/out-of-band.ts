@@ -19,7 +19,8 @@
  * A frame that is never decoded (a job cancelled while queued, a worker that died first) leaves its blocks
  * to the sender, who kept the handles (`takeBlocks`) and frees them. Frees are generation-checked, so a
  * free that comes second (the receiver was faster) is refused and ignored (`freeQuietly`), never a
- * corruption. A decode that must wait (DecodeSuspend) frees nothing: it is tried again from the same bytes.
+ * corruption. A copy handle travels with its block's generation: a frame decoded after its block was freed
+ * (its call settled while the frame still waited in a lane) and reused is refused, never read. A decode that must wait (DecodeSuspend) frees nothing: it is tried again from the same bytes.
  *
  * Order: a transferred buffer is posted before the frame that names it is published, so the message is
  * already in the receiver's port when it reads the frame.
@@ -73,6 +74,16 @@ export class OutOfBand {
     new Uint8Array(this.#arena.sab, handle.offset, n).set(bytes);
     this.#blocks.push(handle);
     return handle.offset / UNIT;
+  }
+
+  /** `EncodeHooks.bigBinaryCheck`: the generation of the block behind a copy handle (0 for a transfer). */
+  checkOf(handle: number): number {
+    if (handle < 0) return 0;
+    for (let i = this.#blocks.length - 1; i >= 0; i--) {
+      const h = this.#blocks[i]!;
+      if (h.offset === handle * UNIT) return h.generation;
+    }
+    return 0;
   }
 
   /** `EncodeHooks.discardBigBinary`: the frame that took `handle` was abandoned. */
@@ -166,8 +177,8 @@ export class OutOfBand {
   }
 
   /** `DecodeHooks.bigBinary`: the ArrayBuffer behind `handle`, for the frame being decoded from `source`. */
-  take(source: number, handle: number, byteLength: number): ArrayBuffer {
-    if (handle > 0) return this.#copyOut(handle * UNIT, byteLength);
+  take(source: number, handle: number, byteLength: number, check = 0): ArrayBuffer {
+    if (handle > 0) return this.#copyOut(handle * UNIT, byteLength, check);
     const key = `${source}:${-handle}`;
     let buffer = this.#inbox.get(key);
     if (buffer === undefined) {
@@ -190,13 +201,17 @@ export class OutOfBand {
     });
   }
 
-  #copyOut(offset: number, byteLength: number): ArrayBuffer {
+  #copyOut(offset: number, byteLength: number, generation: number): ArrayBuffer {
     const arena = this.#arena;
     if (!Number.isSafeInteger(offset) || offset >= arena.sab.byteLength) {
       throw new Error(`big binary handle names offset ${offset}, outside the shared memory`);
     }
-    const handle = arena.handleOf(new Uint8Array(arena.sab, offset, 0));
-    if (handle === undefined) throw new Error(`big binary handle names offset ${offset}, which is not a live shared-memory block`);
+    // The generation the frame carries: a block freed since (its call settled while the frame waited in a
+    // lane) and reused by another payload is refused, never read or freed under the new owner.
+    const handle: ArenaHandle = { offset, generation: generation | 0 };
+    if (!arena.isLive(handle)) {
+      throw new Error(`big binary handle names offset ${offset} generation ${generation}, which is no longer a live shared-memory block (the call it belonged to was settled first)`);
+    }
     // slice() of a view on shared memory makes a non-shared ArrayBuffer of exactly these bytes (one copy).
     const out = arena.viewOf(handle, byteLength).slice().buffer; // viewOf checks byteLength against the block
     this.#touchedBlocks.push(handle);

@@ -14,9 +14,10 @@
  * 'closed' message and a fixed delay after `terminate()` stand in. A load failure (an `error` event
  * before the worker started) is a death too.
  */
-import { CB_COMMAND, CB_DOORBELL, CMD_STOP, controlBase } from '../ring/layout.js';
+import { ControlBlock } from '../ring/control-block.js';
+import { CMD_STOP } from '../ring/layout.js';
 import type { ControlToMain } from '../ring/protocol.js';
-import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../scheduler/platform.js';
+import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import type { BrowserBoot, BrowserErrorEvent, BrowserGlobals, BrowserLifecycle, BrowserWorker } from './browser-globals.js';
 import { startBrowserWorker } from '../start-worker.browser.js';
 
@@ -72,8 +73,7 @@ class BrowserWorkerHandle implements WorkerHandle {
   readonly #worker: BrowserWorker;
   readonly #port;
   readonly #events: WorkerEvents;
-  readonly #i32: Int32Array;
-  readonly #cb: number;
+  readonly #control: ControlBlock;
   readonly #lock: string | undefined;
   readonly #exited: Promise<void>;
   #markExited!: () => void;
@@ -86,8 +86,7 @@ class BrowserWorkerHandle implements WorkerHandle {
 
   constructor(options: SpawnOptions, events: WorkerEvents) {
     this.#events = events;
-    this.#i32 = new Int32Array(options.init.pool);
-    this.#cb = controlBase(options.init.slot);
+    this.#control = new ControlBlock(options.init.pool, options.init.slot);
     this.#lock = g.navigator?.locks ? lockName() : undefined;
     this.#exited = new Promise<void>((resolve) => {
       this.#markExited = resolve;
@@ -121,9 +120,8 @@ class BrowserWorkerHandle implements WorkerHandle {
     if (!this.#terminating) {
       this.#terminating = true;
       // A worker between jobs sees STOP at once and returns to its event loop, where terminate() ends it.
-      Atomics.or(this.#i32, this.#cb + CB_COMMAND, CMD_STOP);
-      Atomics.add(this.#i32, this.#cb + CB_DOORBELL, 1);
-      Atomics.notify(this.#i32, this.#cb + CB_DOORBELL);
+      this.#control.request(CMD_STOP);
+      this.#control.ring(true);
       this.#worker.terminate();
       this.#watchForDeath();
     }
@@ -182,7 +180,7 @@ class BrowserWorkerHandle implements WorkerHandle {
     this.#exitedFlag = true;
     // The thread is gone: take back the STOP bit set by terminate(), so that it cannot stop the next
     // worker in this slot.
-    if (this.#terminating) Atomics.and(this.#i32, this.#cb + CB_COMMAND, ~CMD_STOP);
+    if (this.#terminating) this.#control.withdraw(CMD_STOP);
     this.#port.onmessage = null;
     this.#port.close();
     const code = this.#terminating ? 1 : this.#closed ? 0 : undefined;

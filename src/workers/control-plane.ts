@@ -42,7 +42,7 @@ export class ControlPlane {
         deferred = true;
       }
     }
-    if (deferred) Atomics.or(ctx.i32, ctx.cb + CB_COMMAND, CMD_CONTROL);
+    if (deferred) Atomics.or(ctx.i32, ctx.control.base + CB_COMMAND, CMD_CONTROL); // (no ring: this worker reads it itself)
     if (ctx.host.syncControl) return undefined;
     return ctx.host.yieldToEventLoop();
   }

@@ -85,6 +85,11 @@ const host: WorkerHost = {
     port.close();
     scope.close();
   },
+  abort() {
+    // Closing the scope releases the life lock: main sees the worker die and recovers.
+    port.onmessage = null;
+    scope.close();
+  },
 };
 
 const core = new WorkerCore(host, init);

@@ -46,6 +46,9 @@ const host: WorkerHost = {
   close() {
     port.close();
   },
+  abort() {
+    process.exit(70); // in a worker thread this ends the thread, not the process
+  },
 };
 
 await new WorkerCore(host, init).start();

@@ -5,18 +5,18 @@
  * record after its last report. Synchronous work finishes inside the turn that took it; async work
  * finishes in a promise callback, which publishes at once and wakes the loop.
  */
-import { WorkgroupException } from '../api/errors.js';
-import { bindRuntime, unbindRuntime } from '../api/job.js';
+import { WorkgroupException } from '../shared/errors.js';
+import { bindRuntime, unbindRuntime } from '../shared/job.js';
 import { DecodeSuspend } from '../codec/errors.js';
 import { KIND_ARENA, type JobQueueConsumer } from '../ring/job-queue.js';
-import { CB_JOBS_DONE, CB_JOBS_FAILED } from '../ring/layout.js';
 import { ORIGIN_FLAG_INTERNAL, ORIGIN_INSTANCE, ORIGIN_JOB, REC_ERR, REC_OK } from '../ring/protocol.js';
 import type { MemberHost } from './member-host.js';
 import type { ResultWriter } from './result-writer.js';
 import type { RunSlots } from './run-slots.js';
 import type { Running } from './running.js';
 import { epochNow, type WorkerContext } from './worker-context.js';
-import { plainError, readF64, readWord } from './worker-codec.js';
+import { BODY_TWO_WORDS, LANE_JOB_HEAD, R_ID, R_SECOND, R_TIME, readF64, readWord } from '../ring/records.js';
+import { plainError } from './worker-codec.js';
 
 type Kind = 'job' | 'invoke';
 
@@ -71,19 +71,25 @@ export class Executor {
   /** A REC_JOB record (u32 id, u32 pad, f64 enqueue time, job). Pinned jobs are accepted beyond
    *  `concurrency`: they were sent to this worker on purpose. */
   startPinned(u8: Uint8Array, off: number, len: number): void {
-    const id = readWord(u8, off);
-    const enqueued = readF64(u8, off + 8);
+    const id = readWord(u8, off + R_ID);
+    const enqueued = readF64(u8, off + R_TIME);
     const r = this.#slots.begin(id);
     this.#ctx.hist.wait(epochNow() - enqueued);
-    this.#decodeThen(r, u8, off + 16, off + len, 'job', 0);
+    this.#decodeThen(r, u8, off + LANE_JOB_HEAD, off + len, 'job', 0);
+  }
+
+  /** Lane work main cancelled before it started: not run; an error record tells main to forget it. */
+  skipped(id: number, job: boolean): void {
+    const origin = (job ? ORIGIN_JOB : ORIGIN_INSTANCE) | ORIGIN_FLAG_INTERNAL;
+    this.#writer.write(REC_ERR, [id, origin], new Error('cancelled before it started'), 'error');
   }
 
   /** A REC_INVOKE record (u32 id, u32 member id, command). */
   startInvoke(u8: Uint8Array, off: number, len: number): void {
-    const id = readWord(u8, off);
-    const memberId = readWord(u8, off + 4);
+    const id = readWord(u8, off + R_ID);
+    const memberId = readWord(u8, off + R_SECOND);
     const r = this.#slots.begin(id);
-    this.#decodeThen(r, u8, off + 8, off + len, 'invoke', memberId);
+    this.#decodeThen(r, u8, off + BODY_TWO_WORDS, off + len, 'invoke', memberId);
   }
 
   #decodeThen(r: Running, u8: Uint8Array, start: number, end: number, kind: Kind, memberId: number): void {
@@ -105,20 +111,15 @@ export class Executor {
   /** Decodes a private copy once its module or buffer is there, then runs it. */
   #runLater(r: Running, bytes: Uint8Array, kind: Kind, memberId = 0): void {
     const ctx = this.#ctx;
-    ctx.asyncPending++;
-    ctx.codec.decodeAsync(bytes).then(
+    ctx.track(ctx.codec.decodeAsync(bytes)).then(
       (value) => {
-        ctx.asyncPending--;
         if (kind === 'job') this.#execute(r, value);
         else this.#invoke(r, memberId, value);
         this.#writer.flush();
-        ctx.wakeSelf();
       },
       (error) => {
-        ctx.asyncPending--;
         this.#finish(r, (kind === 'job' ? ORIGIN_JOB : ORIGIN_INSTANCE) | ORIGIN_FLAG_INTERNAL, error, false);
         this.#writer.flush();
-        ctx.wakeSelf();
       },
     );
   }
@@ -138,8 +139,7 @@ export class Executor {
       return;
     }
     if (isThenable(out)) {
-      this.#ctx.asyncPending++;
-      out.then(
+      this.#ctx.track(out).then(
         (v) => this.#settleAsync(r, job, ORIGIN_JOB, v, true),
         (e) => this.#settleAsync(r, job, ORIGIN_JOB, e, false),
       );
@@ -150,12 +150,10 @@ export class Executor {
   }
 
   #settleAsync(r: Running, target: object, origin: number, value: unknown, ok: boolean): void {
-    this.#ctx.asyncPending--;
     unbindRuntime(target);
     if (r.done) return;
     this.#finish(r, origin, value, ok);
     this.#writer.flush();
-    this.#ctx.wakeSelf();
   }
 
   #invoke(r: Running, memberId: number, command: unknown): void {
@@ -173,8 +171,7 @@ export class Executor {
       return;
     }
     if (isThenable(out)) {
-      this.#ctx.asyncPending++;
-      out.then(
+      this.#ctx.track(out).then(
         (v) => this.#settleMember(r, v, true),
         (e) => this.#settleMember(r, e, false),
       );
@@ -184,11 +181,9 @@ export class Executor {
   }
 
   #settleMember(r: Running, value: unknown, ok: boolean): void {
-    this.#ctx.asyncPending--;
     if (r.done) return;
     this.#finish(r, ORIGIN_INSTANCE, value, ok);
     this.#writer.flush();
-    this.#ctx.wakeSelf();
   }
 
   /** Writes the result (or error) of `running` after its last report, and frees its running word. */
@@ -218,7 +213,7 @@ export class Executor {
         writer.write(REC_ERR, [id, origin | ORIGIN_FLAG_INTERNAL], plainError(e), 'error');
       }
     }
-    Atomics.add(ctx.i32, ctx.cb + (ok ? CB_JOBS_DONE : CB_JOBS_FAILED), 1);
+    ctx.control.countFinished(ok);
     this.#slots.end(running);
   }
 }

@@ -29,4 +29,9 @@ export interface WorkerHost {
   onUncaught(handler: (error: unknown) => void): void;
   /** Ends the thread once the loop has stopped. */
   close(): void;
+  /**
+   * Ends the thread now, whatever else it runs (timers, I/O): the loop broke outside user code, and main's
+   * crash recovery must take over (deliver what was published, reject what it held, respawn).
+   */
+  abort(): void;
 }

@@ -4,10 +4,10 @@
  * calling back with `notifyHost(command)`: a REC_NOTIFY record out, a REC_NOTIFY_REPLY record back,
  * matched by id.
  */
-import { bindRuntime, unbindRuntime, type TypedArrayConstructor } from '../api/job.js';
+import { bindRuntime, unbindRuntime } from '../shared/job.js';
 import { REC_NOTIFY } from '../ring/protocol.js';
 import type { ResultWriter } from './result-writer.js';
-import { addTransfers, allocateOn, releaseOn } from './running.js';
+import { Running, type RunServices } from './running.js';
 import type { WorkerContext } from './worker-context.js';
 
 export interface MemberEntry {
@@ -32,9 +32,12 @@ export class MemberHost {
   readonly #notifies = new Map<number, NotifyWaiter>();
   #nextNotify = 1;
 
-  constructor(ctx: WorkerContext, writer: ResultWriter) {
+  readonly #services: RunServices;
+
+  constructor(ctx: WorkerContext, writer: ResultWriter, services: RunServices) {
     this.#ctx = ctx;
     this.#writer = writer;
+    this.#services = services;
   }
 
   get(memberId: number): MemberEntry | undefined {
@@ -42,34 +45,26 @@ export class MemberHost {
   }
 
   /** addInstance: decodes the member, binds its runtime, runs `setup()`, then tells main. */
-  async add(memberId: number, bytes: Uint8Array): Promise<void> {
+  add(memberId: number, bytes: Uint8Array): Promise<void> {
+    return this.#ctx.track(this.#add(memberId, bytes));
+  }
+
+  async #add(memberId: number, bytes: Uint8Array): Promise<void> {
     const ctx = this.#ctx;
-    ctx.asyncPending++;
     try {
       const instance = (await ctx.codec.decodeAsync(bytes)) as MemberEntry['instance'];
       if (instance === null || typeof instance !== 'object' || typeof instance.handle !== 'function') {
         throw new TypeError('the member has no handle() method: extend WorkgroupMember');
       }
-      const arena = ctx.arena;
-      const transfers = new Set<ArrayBuffer>();
-      bindRuntime(instance, {
-        isolateIndex: ctx.init.index,
-        signal: new AbortController().signal,
-        report: () => {},
-        allocate: <C extends TypedArrayConstructor>(ctor: C, length: number) => allocateOn(arena, ctor, length),
-        release: (array) => releaseOn(arena, array),
-        transfer: (buffers) => void addTransfers(transfers, buffers),
-        notifyHost: (command) => this.notifyHost(command, memberId),
-      });
-      this.#members.set(memberId, { instance, transfers });
+      const runtime = new Running(this.#services, 0, -1, memberId);
+      runtime.transfers = new Set<ArrayBuffer>();
+      bindRuntime(instance, runtime);
+      this.#members.set(memberId, { instance, transfers: runtime.transfers });
       if (typeof instance.setup === 'function') await instance.setup();
       ctx.host.post({ type: 'memberReady', memberId });
     } catch (error) {
       this.#members.delete(memberId);
       ctx.host.post({ type: 'memberFailed', memberId, error: ctx.codec.encodeStandalone(error, 'error') });
-    } finally {
-      ctx.asyncPending--;
-      ctx.wakeSelf();
     }
   }
 
@@ -80,13 +75,10 @@ export class MemberHost {
     this.#members.delete(memberId);
     let error: Uint8Array | undefined;
     if (entry && typeof entry.instance.dispose === 'function') {
-      ctx.asyncPending++;
       try {
-        await entry.instance.dispose();
+        await ctx.track(entry.instance.dispose());
       } catch (e) {
         error = ctx.codec.encodeStandalone(e, 'error');
-      } finally {
-        ctx.asyncPending--;
       }
     }
     if (entry) unbindRuntime(entry.instance);
@@ -102,20 +94,21 @@ export class MemberHost {
   notifyHost(command: unknown, memberId: number): Promise<unknown> {
     const ctx = this.#ctx;
     const id = this.#nextNotify++;
-    // Counted before the write: the `finally` below also runs when the command is refused.
-    ctx.asyncPending++;
-    return new Promise((resolve, reject) => {
-      try {
-        this.#writer.write(REC_NOTIFY, [id, memberId], command, 'command');
-      } catch (e) {
-        reject(e);
-        return;
-      }
-      this.#notifies.set(id, { resolve, reject });
-      this.#writer.flush();
-    }).finally(() => {
-      ctx.asyncPending--;
-    });
+    return ctx.track(
+      new Promise((resolve, reject) => {
+        try {
+          this.#writer.write(REC_NOTIFY, [id, memberId], command, 'command');
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        this.#notifies.set(id, { resolve, reject });
+        this.#writer.flush();
+        // Main may have nothing outstanding (its results loop stopped) and read this ring only with a later
+        // job: a control message makes it drain now. A notification is rare; the message is cheap enough.
+        ctx.host.post({ type: 'wake' });
+      }),
+    );
   }
 
   /** A REC_NOTIFY_REPLY record: main's answer (`ok`) or error for notify `id`, encoded in `u8[start..end)`. */

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { ControlToMain } from '../ring/protocol.js';
-import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../scheduler/platform.js';
+import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import { hasWaitAsync } from '../ring/wait.js';
 import { startNodeWorker } from '../start-worker.node.js';
 

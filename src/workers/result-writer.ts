@@ -18,7 +18,7 @@ import { REC_PROGRESS } from '../ring/protocol.js';
 import type { SpscProducer } from '../ring/spsc.js';
 import type { Running } from './running.js';
 import type { WorkerContext } from './worker-context.js';
-import { writeWords } from './worker-codec.js';
+import { writeWords } from '../ring/records.js';
 
 /**
  * A report goes the coalescing way when the result ring has less than this part of its capacity free:
@@ -95,6 +95,9 @@ export class ResultWriter {
   #waitForSpace = (bytes: number): void => {
     this.#dirty = true;
     this.flush();
+    // Main may not be waiting for results at all (nothing outstanding there, e.g. a member's timer that
+    // notifies): a control message makes it drain.
+    this.#ctx.host.post({ type: 'wake' });
     this.#results.waitForSpace(bytes, 50);
   };
 

@@ -13,12 +13,12 @@
  * back only after the job's result is published (`afterPublish`), so a worker that dies in between
  * leaves its job either delivered or listed as running, never neither.
  */
-import { CB_CANCEL, CB_RUNNING, CB_RUNNING_COUNT, MAX_CONCURRENCY } from '../ring/layout.js';
+import type { ControlBlock } from '../ring/control-block.js';
+import { MAX_CONCURRENCY } from '../ring/layout.js';
 import { Running, type RunServices } from './running.js';
 
 export class RunSlots {
-  readonly #i32: Int32Array;
-  readonly #cb: number;
+  readonly #control: ControlBlock;
   readonly #services: RunServices;
   /** Publishes written results (the ResultWriter's flush): called when every free word waits for one. */
   readonly #publish: () => void;
@@ -30,9 +30,8 @@ export class RunSlots {
   #runningCount = 0;
   #slotsUsed = 0;
 
-  constructor(i32: Int32Array, cb: number, concurrency: number, services: RunServices, publish: () => void) {
-    this.#i32 = i32;
-    this.#cb = cb;
+  constructor(control: ControlBlock, concurrency: number, services: RunServices, publish: () => void) {
+    this.#control = control;
     this.#concurrency = Math.min(concurrency, MAX_CONCURRENCY);
     this.#services = services;
     this.#publish = publish;
@@ -72,7 +71,7 @@ export class RunSlots {
     if (r >= 0) {
       this.#slots[r] = running;
       this.#slotsUsed++;
-      Atomics.store(this.#i32, this.#cb + CB_RUNNING + r, id);
+      this.#control.setRunning(r, id);
     }
     return running;
   }
@@ -89,10 +88,10 @@ export class RunSlots {
 
   /** Called right after the result ring's publish: clears the words of the jobs it delivered. */
   afterPublish(): void {
-    const i32 = this.#i32;
-    for (const r of this.#toClear) Atomics.store(i32, this.#cb + CB_RUNNING + r, 0);
+    const control = this.#control;
+    for (const r of this.#toClear) control.setRunning(r, 0);
     this.#toClear.length = 0;
-    Atomics.store(i32, this.#cb + CB_RUNNING_COUNT, this.#runningCount);
+    control.setRunningCount(this.#runningCount);
   }
 
   /** The job's `this.signal`: aborted when main writes its id into its cancel word. */
@@ -100,12 +99,12 @@ export class RunSlots {
     if (!running.controller) {
       const controller = new AbortController();
       running.controller = controller;
-      const i32 = this.#i32;
-      const word = running.runSlot >= 0 ? this.#cb + CB_CANCEL + running.runSlot : -1;
+      const control = this.#control;
+      const word = running.runSlot;
       const signal = controller.signal;
       const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
       const check = (): boolean => {
-        if (word >= 0 && !nativeAborted.call(signal) && Atomics.load(i32, word) === running.id) {
+        if (!nativeAborted.call(signal) && control.isCancelled(word, running.id)) {
           controller.abort(new DOMException('The job was cancelled by the caller', 'AbortError'));
         }
         return nativeAborted.call(signal) as boolean;
@@ -126,7 +125,7 @@ export class RunSlots {
   /** Aborts the signals of running jobs whose cancel word names them (checked each loop turn while async work runs). */
   pollCancels(): void {
     for (const running of this.#slots) {
-      if (running?.controller && Atomics.load(this.#i32, this.#cb + CB_CANCEL + running.runSlot) === running.id) {
+      if (running?.controller && this.#control.isCancelled(running.runSlot, running.id)) {
         void running.controller.signal.aborted; // the getter aborts it
       }
     }

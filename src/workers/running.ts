@@ -1,11 +1,12 @@
 /**
- * A job or member call in progress, and the runtime a job sees through it (`this.report`, `this.signal`,
- * `this.allocate`, …): one object per job, no closures. What it does is done by the parts behind
- * `RunServices` (the result writer, the running words, the members).
+ * The one runtime shape every job and member sees (`this.report`, `this.signal`, `this.allocate`, …): a
+ * `Running` per job or member call in progress, and one per member for its lifetime (id 0: its reports go
+ * nowhere, its signal never aborts, its `notifyHost()` names the member). No closures. What it does is done
+ * by the parts behind `RunServices` (the result writer, the running words, the members).
  */
 import { disposable, releaseView } from '../shared/arena-views.js';
 import type { Arena } from '../memory/arena.js';
-import type { SharedTypedArray, TypedArrayConstructor, WorkerRuntime } from '../api/job.js';
+import type { SharedTypedArray, TypedArrayConstructor, WorkerRuntime } from '../shared/job.js';
 
 /** What a running job reaches through its runtime. */
 export interface RunServices {
@@ -33,10 +34,14 @@ export class Running implements WorkerRuntime {
   /** The latest report waiting for room in the result ring (encoded record), see ResultWriter.report. */
   coalesced: Uint8Array | undefined = undefined;
 
-  constructor(services: RunServices, id: number, runSlot: number) {
+  /** The member this runtime belongs to (0: a job or call). */
+  readonly memberId: number;
+
+  constructor(services: RunServices, id: number, runSlot: number, memberId = 0) {
     this.#services = services;
     this.id = id;
     this.runSlot = runSlot;
+    this.memberId = memberId;
     this.started = performance.now();
   }
 
@@ -49,7 +54,7 @@ export class Running implements WorkerRuntime {
   }
 
   report(value: unknown): void {
-    this.#services.report(this, value);
+    if (this.id !== 0) this.#services.report(this, value); // a member's own runtime reports to nobody
   }
 
   allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
@@ -65,7 +70,7 @@ export class Running implements WorkerRuntime {
   }
 
   notifyHost(command: unknown): Promise<unknown> {
-    return this.#services.notifyHost(command, 0);
+    return this.#services.notifyHost(command, this.memberId);
   }
 }
 

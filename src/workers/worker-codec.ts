@@ -12,7 +12,8 @@ import { encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.
 import { DecodeSuspend } from '../codec/errors.js';
 import { ClassTableReader } from '../ring/class-table.js';
 import { ClassRegistry, splitClassId } from '../shared/class-registry.js';
-import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../api/errors.js';
+import { writeWords } from '../ring/records.js';
+import { LIBRARY_CLASSES_ID, LIBRARY_ERROR_CLASSES } from '../shared/errors.js';
 import { REC_SPILL } from '../ring/protocol.js';
 import type { SpscProducer } from '../ring/spsc.js';
 import type { Arena } from '../memory/arena.js';
@@ -52,6 +53,7 @@ export class WorkerCodec {
         return undefined;
       },
       bigBinary: (bytes, transfer) => oob.offer(bytes, transfer),
+      bigBinaryCheck: (handle) => oob.checkOf(handle),
       discardBigBinary: (handle) => oob.discard(handle),
       bigBinaryThreshold: BIG_BINARY_THRESHOLD,
       transfer: undefined,
@@ -59,7 +61,7 @@ export class WorkerCodec {
     this.decodeHooks = {
       classByRef: (ref) => this.#classByRef(ref),
       sharedBuffer: (id) => this.#bufferById(id),
-      bigBinary: (handle, byteLength) => oob.take(0, handle, byteLength),
+      bigBinary: (handle, byteLength, check) => oob.take(0, handle, byteLength, check),
     };
   }
 
@@ -207,22 +209,6 @@ export function plainError(e: unknown): Error {
 }
 
 /** Little-endian u32 words at a 4-aligned offset. */
-export function writeWords(u8: Uint8Array, off: number, words: readonly number[]): void {
-  for (let i = 0; i < words.length; i++) {
-    const v = words[i]! >>> 0;
-    const at = off + i * 4;
-    u8[at] = v & 0xff;
-    u8[at + 1] = (v >>> 8) & 0xff;
-    u8[at + 2] = (v >>> 16) & 0xff;
-    u8[at + 3] = v >>> 24;
-  }
-}
 
-export function readWord(u8: Uint8Array, off: number): number {
-  return (u8[off]! | (u8[off + 1]! << 8) | (u8[off + 2]! << 16) | (u8[off + 3]! << 24)) >>> 0;
-}
 
-export function readF64(u8: Uint8Array, off: number): number {
-  const dv = new DataView(u8.buffer, u8.byteOffset + off, 8);
-  return dv.getFloat64(0, true);
-}
+

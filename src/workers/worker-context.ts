@@ -1,7 +1,7 @@
 /**
  * What every part of the worker-side loop shares: the platform host, the init message, the control block
  * of this worker slot, the arena, the codec and the stats histograms, plus the two pieces of loop state
- * the parts change (`asyncPending`, `stopping`) and the self-wake-up.
+ * the parts change (async work through `track`, `stopping`) and the self-wake-up.
  *
  * | part         | file             | does                                                        |
  * |--------------|------------------|-------------------------------------------------------------|
@@ -17,7 +17,8 @@
  * the Int32Array of the pool region (`i32`), whose words are listed in ring/layout.ts.
  */
 import { Arena } from '../memory/arena.js';
-import { controlBase, CB_DOORBELL } from '../ring/layout.js';
+import { ControlBlock } from '../ring/control-block.js';
+import { controlBase } from '../ring/layout.js';
 import type { WorkerInit } from '../ring/protocol.js';
 import type { WorkerHost } from './host.js';
 import { HistogramWriter } from './stats-writer.js';
@@ -37,14 +38,16 @@ export class WorkerContext {
   readonly i32: Int32Array;
   /** Index (in `i32`) of this worker slot's control block. */
   readonly cb: number;
+  /** This worker slot's control block (the words main reads and writes too). */
+  readonly control: ControlBlock;
   readonly arena: Arena;
   readonly codec: WorkerCodec;
   readonly hist: HistogramWriter;
   /**
-   * User promises, decodes waiting for a module or buffer, and member operations in flight. While it is
-   * above zero the loop must not block in `Atomics.wait` (their callbacks need the event loop).
+   * User promises, decodes waiting for a module or buffer, and member operations in flight (see `track`).
+   * While it is above zero the loop must not block in `Atomics.wait` (their callbacks need the event loop).
    */
-  asyncPending = 0;
+  #asyncPending = 0;
   /** Set by a stop command, a stop message or the shutdown flag: take no new queue work, then end. */
   stopping = false;
   #wakeScheduled = false;
@@ -55,11 +58,31 @@ export class WorkerContext {
     this.init = init;
     this.i32 = new Int32Array(init.pool);
     this.cb = controlBase(init.slot);
+    this.control = new ControlBlock(this.i32, init.slot);
     this.arena = new Arena(init.arena, init.slot + 1);
     this.codec = new WorkerCodec(init.pool, this.arena, awaitBuffer);
     for (const [id, buffer] of init.sharedBuffers) this.codec.addBuffer(id, buffer);
     this.codec.onNewBuffer = (id, buffer) => host.post({ type: 'sab', id, buffer });
     this.hist = new HistogramWriter(this.i32, this.cb);
+  }
+
+  get asyncPending(): number {
+    return this.#asyncPending;
+  }
+
+  /**
+   * The one way to tell the loop about async work: counted until `work` settles (either way), then the
+   * loop takes another turn. Returns `work` as a promise.
+   */
+  track<T>(work: PromiseLike<T> | T): Promise<T> {
+    this.#asyncPending++;
+    const p = Promise.resolve(work);
+    const done = (): void => {
+      this.#asyncPending--;
+      this.wakeSelf();
+    };
+    p.then(done, done);
+    return p;
   }
 
   /** Rings this worker's own doorbell once (in a microtask): a parked loop wakes and takes another turn. */
@@ -68,8 +91,7 @@ export class WorkerContext {
     this.#wakeScheduled = true;
     queueMicrotask(() => {
       this.#wakeScheduled = false;
-      Atomics.add(this.i32, this.cb + CB_DOORBELL, 1);
-      Atomics.notify(this.i32, this.cb + CB_DOORBELL);
+      this.control.ring(true);
     });
   }
 }

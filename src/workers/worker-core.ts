@@ -11,13 +11,6 @@
  * (running words, the executor, the result writer, members, the control plane), wired together here.
  */
 import {
-  CB_COMMAND,
-  CB_DOORBELL,
-  CB_HEARTBEAT,
-  CB_PARKED,
-  CB_PROBE_ACK,
-  CB_PROBE_SEQ,
-  CB_STATE,
   CMD_CONTROL,
   CMD_STOP,
   LANE_DIRECT_HEADER,
@@ -29,7 +22,8 @@ import {
   STATE_PARKED,
   STATE_RUNNING,
   STATE_SPINNING,
-  POOL_SPINNERS_I32,
+  POOL_SPINNER_MASK_I32,
+  MASK_WORDS,
   POOL_MAX_SPINNERS_I32,
   readLaneLayout,
 } from '../ring/layout.js';
@@ -37,7 +31,7 @@ import { JobQueueConsumer } from '../ring/job-queue.js';
 import { ORIGIN_INITIALIZATION, ORIGIN_UNKNOWN, REC_INVOKE, REC_JOB, REC_NOTIFY_REPLY, REC_SPILL, REC_UNCAUGHT, type WorkerInit } from '../ring/protocol.js';
 import { SpscConsumer, SpscProducer } from '../ring/spsc.js';
 import { SpinBudget, SpinGate, parkAsync, spinPause } from '../ring/wait.js';
-import type { TypedArrayConstructor } from '../api/job.js';
+import type { TypedArrayConstructor } from '../shared/job.js';
 import { enterModuleImport, leaveModuleImport } from '../shared/worker-flag.js';
 import { explainImportError } from '../shared/import-errors.js';
 import { ControlPlane } from './control-plane.js';
@@ -47,7 +41,8 @@ import { MemberHost } from './member-host.js';
 import { ResultWriter } from './result-writer.js';
 import { RunSlots } from './run-slots.js';
 import { allocateOn, releaseOn, type RunServices } from './running.js';
-import { plainError, readWord } from './worker-codec.js';
+import { BODY_TWO_WORDS, R_ID, R_SECOND, R_SPILL_GENERATION, R_SPILL_LENGTH, readWord } from '../ring/records.js';
+import { plainError } from './worker-codec.js';
 import { WorkerContext } from './worker-context.js';
 
 /**
@@ -74,6 +69,8 @@ export class WorkerCore {
   readonly #executor: Executor;
   readonly #control: ControlPlane;
   #lastProbe = 0;
+  /** Once stopping: false while members' dispose() runs, true when it is done. */
+  #disposed: boolean | undefined;
   /** Browsers: busy turns yield to the event loop until then (a control message is on its way). */
   #controlUntil = 0;
   /** Browsers: a busy loop yields to the event loop at the latest then. */
@@ -87,7 +84,7 @@ export class WorkerCore {
     this.#direct = new SpscConsumer(init.lane, LANE_DIRECT_HEADER, lane.directData, lane.directCapacity);
     const results = new SpscProducer(init.lane, LANE_RESULT_HEADER, lane.resultData, lane.resultCapacity);
     this.#spin = new SpinBudget(init.spinIterations, Math.min(64, init.spinIterations), Math.max(init.spinIterations * 8, 64));
-    this.#gate = new SpinGate(new Int32Array(init.pool), POOL_SPINNERS_I32, new Int32Array(init.pool)[POOL_MAX_SPINNERS_I32]!);
+    this.#gate = new SpinGate(new Int32Array(init.pool), POOL_SPINNER_MASK_I32, MASK_WORDS, init.slot, new Int32Array(init.pool)[POOL_MAX_SPINNERS_I32]!);
     // The runtime every job sees (through its Running), one object for the worker's lifetime.
     const arena = ctx.arena;
     const services: RunServices = {
@@ -99,8 +96,8 @@ export class WorkerCore {
       notifyHost: (command, memberId) => this.#members.notifyHost(command, memberId),
     };
     this.#writer = new ResultWriter(ctx, results, () => this.#slots.afterPublish());
-    this.#slots = new RunSlots(ctx.i32, ctx.cb, init.concurrency, services, () => this.#writer.flush());
-    this.#members = new MemberHost(ctx, this.#writer);
+    this.#slots = new RunSlots(ctx.control, init.concurrency, services, () => this.#writer.flush());
+    this.#members = new MemberHost(ctx, this.#writer, services);
     this.#executor = new Executor(ctx, this.#slots, this.#writer, this.#members);
     this.#control = new ControlPlane(ctx, this.#members);
     host.onControl((m) => this.#control.apply(m));
@@ -109,8 +106,8 @@ export class WorkerCore {
 
   /** Imports the work modules, runs their `setup()`, then serves until stopped. */
   async start(): Promise<void> {
-    const { host, init, i32, cb, codec } = this.#ctx;
-    Atomics.store(i32, cb + CB_STATE, STATE_RUNNING);
+    const { host, init, codec, control } = this.#ctx;
+    control.setState(STATE_RUNNING);
     try {
       enterModuleImport();
       try {
@@ -124,13 +121,24 @@ export class WorkerCore {
       }
     } catch (error) {
       host.post({ type: 'setupFailed', error: codec.encodeStandalone(explainImportError(error), 'error') });
-      Atomics.store(i32, cb + CB_STATE, STATE_DEAD);
+      control.setState(STATE_DEAD);
       host.close();
       return;
     }
     host.post({ type: 'ready' });
-    await this.#loop();
-    Atomics.store(i32, cb + CB_STATE, STATE_DEAD);
+    try {
+      await this.#loop();
+    } catch (error) {
+      // A throw outside user code (a corrupt ring, a job that froze its own object): a thread that kept
+      // running without its loop would be a zombie reported busy whose work never settles. End it; main's
+      // crash recovery delivers what was published and rejects what it held.
+      this.#writer.flush();
+      this.#reportUncaught(error);
+      control.setState(STATE_DEAD);
+      host.abort();
+      return;
+    }
+    control.setState(STATE_DEAD);
     host.close();
   }
 
@@ -138,12 +146,20 @@ export class WorkerCore {
 
   async #loop(): Promise<void> {
     const ctx = this.#ctx;
-    const { i32, cb, init, host } = ctx;
+    const { i32, init, host, control } = ctx;
     for (;;) {
       const did = this.#turn();
       if (ctx.stopping && this.#slots.runningCount === 0) {
-        await this.#members.disposeAll();
-        return;
+        // Members' dispose() runs while the loop keeps turning (skipping jobs and calls), so a dispose()
+        // that awaits notifyHost() gets its answer from the direct ring.
+        if (this.#disposed === undefined) {
+          this.#disposed = false;
+          void ctx.track(this.#members.disposeAll()).finally(() => {
+            this.#disposed = true;
+            ctx.wakeSelf();
+          });
+        }
+        if (this.#disposed) return;
       }
       if (did) {
         if (ctx.asyncPending > 0 || this.#mustYield()) await host.yieldToEventLoop();
@@ -152,7 +168,7 @@ export class WorkerCore {
       // Spin phase: poll every source for a bounded, adaptive number of iterations — if a spinning place
       // is free (at most `maxSpinningWorkers` spin at once; the others park at once and main wakes them).
       const maySpin = ctx.asyncPending === 0 && this.#spin.current > 0 && this.#gate.enter();
-      if (maySpin) Atomics.store(i32, cb + CB_STATE, STATE_SPINNING);
+      if (maySpin) control.setState(STATE_SPINNING);
       const budget = maySpin ? this.#spin.current : 0;
       let found = false;
       for (let n = 0; n < budget; n++) {
@@ -164,34 +180,36 @@ export class WorkerCore {
         spinPause();
       }
       if (maySpin) {
-        Atomics.store(i32, cb + CB_STATE, STATE_RUNNING); // before leaving: main repairs SPINNING deaths
+        control.setState(STATE_RUNNING); // (a death anywhere here is repaired: main clears this slot's gate bit)
         this.#gate.leave();
       }
       if (found) continue;
       if (budget > 0) this.#spin.miss();
       // Park: publish "parked" and the idle bit, re-check (Dekker pair with main's publish), then wait.
-      const d = Atomics.load(i32, cb + CB_DOORBELL);
-      Atomics.store(i32, cb + CB_PARKED, 1);
-      const bit = 1 << (init.slot & 31);
-      Atomics.or(i32, POOL_IDLE_MASK_I32 + (init.slot >> 5), bit);
-      Atomics.store(i32, cb + CB_STATE, STATE_PARKED);
+      const d = control.doorbell();
+      control.setParked(true);
+      // The idle bit tells main "wake me for queue jobs": only when this worker could take one. A worker whose
+      // every concurrency place is held (async jobs) parks without it, so wake-ups go to truly idle workers.
+      const bit = this.#slots.hasRoom ? 1 << (init.slot & 31) : 0;
+      if (bit !== 0) Atomics.or(i32, POOL_IDLE_MASK_I32 + (init.slot >> 5), bit);
+      control.setState(STATE_PARKED);
       if (!this.#hasWork()) {
         // Block (the fastest wake-up) unless something needs this thread's event loop: async work, timers
         // or I/O (Node sees them), a control message on its way (browsers have no synchronous pull).
         if (ctx.asyncPending > 0 || host.hasForeignWork() || performance.now() < this.#controlUntil) {
-          await parkAsync(i32, cb + CB_DOORBELL, d, init.parkTimeoutMs, () => host.yieldToEventLoop());
+          await parkAsync(i32, control.doorbellIndex, d, init.parkTimeoutMs, () => host.yieldToEventLoop());
         } else if (host.syncControl) {
-          Atomics.wait(i32, cb + CB_DOORBELL, d, init.parkTimeoutMs);
-        } else if (Atomics.wait(i32, cb + CB_DOORBELL, d, Math.min(PARK_SLICE_MS, init.parkTimeoutMs)) === 'timed-out') {
+          Atomics.wait(i32, control.doorbellIndex, d, init.parkTimeoutMs);
+        } else if (Atomics.wait(i32, control.doorbellIndex, d, Math.min(PARK_SLICE_MS, init.parkTimeoutMs)) === 'timed-out') {
           // Browsers cannot see the worker's timers and messages: block in slices, turning the event loop
           // between them (a blocked wake-up is about twice as fast as waitAsync's task, measured in Chromium).
           await host.yieldToEventLoop();
         }
       }
-      Atomics.and(i32, POOL_IDLE_MASK_I32 + (init.slot >> 5), ~bit);
-      Atomics.store(i32, cb + CB_PARKED, 0);
-      Atomics.store(i32, cb + CB_STATE, STATE_RUNNING);
-      Atomics.add(i32, cb + CB_HEARTBEAT, 1);
+      if (bit !== 0) Atomics.and(i32, POOL_IDLE_MASK_I32 + (init.slot >> 5), ~bit);
+      control.setParked(false);
+      control.setState(STATE_RUNNING);
+      control.beat();
     }
   }
 
@@ -207,9 +225,9 @@ export class WorkerCore {
   }
 
   #hasWork(): boolean {
-    const { i32, cb } = this.#ctx;
-    if (Atomics.load(i32, cb + CB_COMMAND) !== 0) return true;
-    if (Atomics.load(i32, cb + CB_PROBE_SEQ) !== this.#lastProbe) return true;
+    const control = this.#ctx.control;
+    if (control.commands() !== 0) return true;
+    if (control.probeSeq() !== this.#lastProbe) return true;
     if (!this.#direct.isEmpty) return true;
     if (this.#ctx.stopping) return false;
     return this.#slots.hasRoom && this.#queue.hasWork();
@@ -218,11 +236,11 @@ export class WorkerCore {
   /** One pass over every source. Returns true when it did anything. */
   #turn(): boolean {
     const ctx = this.#ctx;
-    const { i32, cb } = ctx;
+    const { i32 } = ctx;
     let did = false;
-    const cmd = Atomics.load(i32, cb + CB_COMMAND);
+    const control = ctx.control;
+    const cmd = control.takeCommands();
     if (cmd !== 0) {
-      Atomics.and(i32, cb + CB_COMMAND, ~cmd);
       if (cmd & CMD_CONTROL) {
         this.#control.pull();
         // Without a synchronous pull the message arrives through the event loop: yield for a while.
@@ -234,26 +252,34 @@ export class WorkerCore {
     if ((Atomics.load(i32, POOL_FLAGS_I32) & FLAG_SHUTDOWN) !== 0) ctx.stopping = true;
     this.#answerProbe();
     if (ctx.asyncPending > 0) this.#slots.pollCancels();
-    // Direct ring first, so member calls and pinned work are never starved by the shared queue.
+    // Direct ring first, so member calls and pinned work are never starved by the shared queue. Results are
+    // published at the latest BATCH_PUBLISH_MS after the previous publish, checked after every record and
+    // every job, so a long job's result never waits for the rest of its batch.
+    let published = performance.now();
+    let read = false;
     for (let off = this.#direct.next(); off >= 0; off = this.#direct.next()) {
       const type = this.#direct.type;
       const len = this.#direct.length;
       this.#handleDirect(type, off, len);
       this.#direct.advance();
+      read = true;
+      if (performance.now() - published >= BATCH_PUBLISH_MS) {
+        this.#writer.flush();
+        published = performance.now();
+      }
+    }
+    if (read) {
+      this.#direct.release();
       did = true;
     }
-    if (did) this.#direct.release();
     // Shared queue: claim while there is room for more running jobs (bounded batch per turn). A command
-    // (stop, control message) ends the batch, and a batch of long jobs publishes its results every
-    // BATCH_PUBLISH_MS (checked every 4 jobs), so it neither delays a kill nor holds results back.
-    let published = 0;
+    // (stop, control message) ends the batch, so it never delays a kill.
     for (let batch = 0; batch < 256 && !ctx.stopping && this.#slots.hasRoom; batch++) {
-      if (batch > 0 && Atomics.load(i32, cb + CB_COMMAND) !== 0) break;
+      if (batch > 0 && control.commands() !== 0) break;
       if (this.#queue.tryClaim() === 0) break;
       did = true;
-      if (batch === 0) published = performance.now();
       this.#executor.takeQueued(this.#queue);
-      if ((batch & 3) === 3 && performance.now() - published >= BATCH_PUBLISH_MS) {
+      if (performance.now() - published >= BATCH_PUBLISH_MS) {
         this.#writer.flush();
         published = performance.now();
       }
@@ -263,11 +289,11 @@ export class WorkerCore {
   }
 
   #answerProbe(): void {
-    const { i32, cb } = this.#ctx;
-    const ps = Atomics.load(i32, cb + CB_PROBE_SEQ);
+    const control = this.#ctx.control;
+    const ps = control.probeSeq();
     if (ps !== this.#lastProbe) {
       this.#lastProbe = ps;
-      Atomics.store(i32, cb + CB_PROBE_ACK, ps);
+      control.ackProbe(ps);
     }
   }
 
@@ -277,22 +303,29 @@ export class WorkerCore {
     if (type === REC_SPILL) {
       // A record too big for the ring (main's lane backlog put it in the arena): read it there, then free.
       const arena = this.#ctx.arena;
-      const handle = { offset: readWord(u8, off + 4) | 0, generation: readWord(u8, off + 8) | 0 };
-      const total = readWord(u8, off + 12);
+      const handle = { offset: readWord(u8, off + R_SECOND) | 0, generation: readWord(u8, off + R_SPILL_GENERATION) | 0 };
+      const total = readWord(u8, off + R_SPILL_LENGTH);
       const view = arena.viewOf(handle, total);
       try {
-        this.#handleDirect(readWord(u8, off), 0, total, view);
+        this.#handleDirect(readWord(u8, off + R_ID), 0, total, view);
       } finally {
         arena.free(handle);
       }
       return;
     }
-    if (type === REC_JOB) {
-      this.#executor.startPinned(u8, off, len);
-    } else if (type === REC_INVOKE) {
-      this.#executor.startInvoke(u8, off, len);
+    if (type === REC_JOB || type === REC_INVOKE) {
+      // Shut down: main rejected everything it had sent, so nothing of it runs any more. Cancelled before
+      // it started: skipped, and main is told so it forgets the call.
+      if (this.#ctx.stopping || (Atomics.load(this.#ctx.i32, POOL_FLAGS_I32) & FLAG_SHUTDOWN) !== 0) return;
+      const id = readWord(u8, off + R_ID);
+      if (this.#ctx.control.takeSkip(id)) {
+        this.#executor.skipped(id, type === REC_JOB);
+        return;
+      }
+      if (type === REC_JOB) this.#executor.startPinned(u8, off, len);
+      else this.#executor.startInvoke(u8, off, len);
     } else if (type === REC_NOTIFY_REPLY) {
-      this.#members.answerNotify(readWord(u8, off), readWord(u8, off + 4) === 1, u8, off + 8, off + len);
+      this.#members.answerNotify(readWord(u8, off + R_ID), readWord(u8, off + R_SECOND) === 1, u8, off + BODY_TWO_WORDS, off + len);
     }
   }
 

@@ -1,6 +1,6 @@
 // Every ```ts block in README.md and BEST_PRACTICES.md type-checks against the sources, so the docs
 // cannot drift from the API. Each block becomes a file in a scratch project whose tsconfig maps
-// 'isolate-workgroup' to src/index.ts (`paths`) with the repository's compiler options; the repository's
+// 'isolate-workgroup' to src/index.ts and 'isolate-workgroup/bullmq' to src/bullmq/index.ts (`paths`) with the repository's compiler options; the repository's
 // TypeScript checks them all in one run, and each block passes when no error points into it.
 //
 // A block whose first line is a comment naming a file (`// work.ts — ...`) is written under that name,
@@ -74,7 +74,7 @@ beforeAll(() => {
     noEmit: true,
     moduleDetection: 'force',
     typeRoots: [path.join(root, 'node_modules/@types')],
-    paths: { 'isolate-workgroup': [path.join(root, 'src/index.ts')] },
+    paths: { 'isolate-workgroup': [path.join(root, 'src/index.ts')], 'isolate-workgroup/bullmq': [path.join(root, 'src/bullmq/index.ts')] },
   };
   writeFileSync(path.join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['**/*.ts'] }, null, 2));
   const tsc = path.join(root, 'node_modules/typescript/bin/tsc');

@@ -36,6 +36,16 @@ describe('examples', () => {
     expect(out).toMatch(/members left: 0/);
   }, 60_000);
 
+  it('bullmq-fleet.mjs: starts Redis and two machine processes, spreads bands over both, keeps an error\'s class, runs an invoice once', async () => {
+    const out = await ok('bullmq-fleet.mjs');
+    expect(out).toMatch(/points inside the set: 15271 \(12 bands, \d+ progress reports\)/);
+    expect(out).toMatch(/bands per machine process: \d+ \+ \d+ on 2 machines/);
+    expect(out).toMatch(/caught BandTooBig: band 99 of 12 does not exist \(instanceof BandTooBig: true, band: 99\)/);
+    expect(out).toMatch(/remote stack marked: true/);
+    expect(out).toMatch(/invoice recorded 250 and 250; the invoice job ran 1 time\(s\)/);
+    expect(out).toMatch(/fleet stopped/);
+  }, 60_000);
+
   it('progress.mjs: ten progress lines in order before the result, then a job cancelled half way', async () => {
     const out = await ok('progress.mjs');
     const percents = [...out.matchAll(/\] +(\d+)%/g)].map((m) => Number(m[1]));

@@ -4,7 +4,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type * as Lib from '../../src/index.js';
 import type { IsolateWorkgroup as BaseWorkgroup } from '../../src/api/workgroup.js';
-import type { Platform, WorkerHandle } from '../../src/scheduler/platform.js';
+import type { Platform, WorkerHandle } from '../../src/shared/platform.js';
 import type { ControlToMain } from '../../src/ring/protocol.js';
 import { lib } from './helpers.js';
 

@@ -21,10 +21,10 @@ describe('launch()', () => {
   it('rejects when only main cannot import a work module, and the started workers do not keep the process alive', async () => {
     const r = await runNode(['test/fixtures/startup-main-import-fails.mjs'], 20_000);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout.trim()) as { name: string; message: string; live: number };
+    const out = JSON.parse(r.stdout.trim()) as { name: string; message: string };
     expect(out.name).toBe('WorkgroupSetupException');
     expect(out.message).toMatch(/the main thread could not import work module .*main-import-fails\.mjs: main cannot load this module/);
-    expect(out.live).toBe(2); // they started meanwhile: shutdown() stops them; the process exits without it
+    // Workers started meanwhile (launch() does not wait for main's import to spawn them): the process exits anyway.
   });
 });
 

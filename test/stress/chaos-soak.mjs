@@ -1,5 +1,6 @@
-// Chaos soak (seeded): random dispatch, invoke, addInstance, destroyInstance, kill, addIsolate and probe
-// under load, with faults injected (process.exit in a job, a throw in a timer, a fatal error, out of
+// Chaos soak (seeded): random dispatch, invoke, addInstance, destroyInstance (also not awaited, with calls in
+// flight), kill, addIsolate and probe, big payloads (>= 64 KiB non-shared buffers and arrays on the
+// workgroup's shared memory, checksummed) and member notifyHost calls under load, with faults injected (process.exit in a job, a throw in a timer, a fatal error, out of
 // memory, terminate() from outside, a hung worker), for a fixed time. Then it checks that every promise
 // settled, every successful result is right, no job or call ran twice (per-op counters in a
 // SharedArrayBuffer the jobs carry), the live-worker bookkeeping agrees with itself and the shared memory
@@ -38,6 +39,18 @@ const rnd = () => {
   return s / 0x100000000;
 };
 const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
+/** Random bytes of `length` (from the seeded generator) and their checksum. */
+const bigBytes = (length) => {
+  const u8 = new Uint8Array(length);
+  for (let i = 0; i < length; i += 4) {
+    const w = (rnd() * 0x100000000) >>> 0;
+    u8[i] = w;
+    u8[i + 1] = w >>> 8;
+    u8[i + 2] = w >>> 16;
+    u8[i + 3] = w >>> 24;
+  }
+  return u8;
+};
 
 // A platform that keeps every worker's thread handle, so the soak can terminate() one from outside.
 const handles = new Map();
@@ -126,6 +139,7 @@ const fault = (name) => (faults[name] = (faults[name] ?? 0) + 1);
 const liveIndices = () => [...wg.healthStatus.keys()].filter((i) => wg.isIsolateHealthy(i));
 const anyIndex = () => Math.floor(rnd() * (wg.isolatesCount + 2)) - 1; // includes -1 and invalid ones
 const newOp = () => (nextOp < MAX_OPS ? nextOp++ : -1);
+let bigInFlight = 0;
 let hangs = 0;
 let ooms = 0;
 let adding = 0;
@@ -161,19 +175,58 @@ function step() {
     const p = wg.dispatch(new F.Counted(runs, op, value, 2 + rnd() * 10), { timeout: Math.floor(rnd() * 15), signal: c.signal });
     if (rnd() < 0.5) setTimeout(() => c.abort(), Math.floor(rnd() * 10));
     track('dispatch cancelled', p, (v) => v === value * 2 + 1 || v === 'aborted', op);
+  } else if (r < 0.57) {
+    // Big payloads: a non-shared buffer >= 64 KiB (out of band through shared memory) or an array on the
+    // workgroup's shared memory, to any worker, a pinned one, or a member; the answer is their checksum.
+    if (bigInFlight >= 24) return;
+    const op = newOp();
+    if (op < 0) return;
+    const u8 = bigBytes(64 * 1024 + Math.floor(rnd() * 64 * 1024));
+    const sum = F.fnv1a(u8);
+    let data = u8.buffer;
+    let release = () => {};
+    if (rnd() < 0.4) {
+      try {
+        const arr = wg.allocate(Uint8Array, u8.length);
+        arr.set(u8);
+        data = arr;
+        release = () => wg.release(arr);
+      } catch {
+        // shared memory full right now: send the non-shared buffer instead
+      }
+    }
+    const where = rnd();
+    const p =
+      where < 0.3 && proxies.length > 0
+        ? pick(proxies).invoke(new F.SumBytes(runs, op, data))
+        : wg.dispatch(new F.Checksummed(runs, op, data), where < 0.6 ? -1 : anyIndex());
+    bigInFlight++;
+    track('big payload', p.finally(() => (bigInFlight--, release())), (v) => v === sum, op);
   } else if (r < 0.72) {
     if (proxies.length === 0) return;
     const op = newOp();
     if (op < 0) return;
     const by = 1 + Math.floor(rnd() * 9);
-    track('invoke', pick(proxies).invoke(new F.Add(runs, op, by)), (v) => v === by * 3, op);
+    if (rnd() < 0.1) track('invoke notifyHost', pick(proxies).invoke(new F.AskHost(runs, op, by)), (v) => v === by * 5, op);
+    else track('invoke', pick(proxies).invoke(new F.Add(runs, op, by)), (v) => v === by * 3, op);
   } else if (r < 0.77) {
     if (proxies.length > 40) return;
     const pinned = rnd() < 0.3 && live.length > 0 ? { isolate: pick(live) } : {};
-    track('addInstance', wg.addInstance(new F.Accumulator(rnd() < 0.2 ? 5 : 0), pinned).then((p) => (proxies.push(p), true)), (v) => v === true);
+    const onNotify = (cmd) => cmd.value * 5;
+    track('addInstance', wg.addInstance(new F.Accumulator(rnd() < 0.2 ? 5 : 0), { ...pinned, onNotify }).then((p) => (proxies.push(p), true)), (v) => v === true);
   } else if (r < 0.8) {
     if (proxies.length === 0) return;
     const proxy = proxies.splice(Math.floor(rnd() * proxies.length), 1)[0];
+    // Sometimes with big calls to it still on their way: they are rejected, their payload blocks freed.
+    if (rnd() < 0.3) {
+      for (let k = 0; k < 2; k++) {
+        const op = newOp();
+        if (op < 0) break;
+        const u8 = bigBytes(80 * 1024);
+        const sum = F.fnv1a(u8);
+        track('big invoke then destroy', proxy.invoke(new F.SumBytes(runs, op, u8.buffer)), (v) => v === sum, op);
+      }
+    }
     track('destroyInstance', wg.destroyInstance(proxy).then(() => true), (v) => v === true);
   } else if (r < 0.86) {
     track('probe', wg.probe(anyIndex()), (v) => typeof v === 'boolean');

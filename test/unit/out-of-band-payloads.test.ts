@@ -21,11 +21,12 @@ function hooks(oob: OutOfBand, arena: Arena, transfer?: ReadonlySet<ArrayBuffer>
         return undefined;
       },
       bigBinary: (b, t) => oob.offer(b, t),
+      bigBinaryCheck: (h) => oob.checkOf(h),
       discardBigBinary: (h) => oob.discard(h),
       bigBinaryThreshold: 1024,
       transfer,
     },
-    dec: { classByRef: () => Object, sharedBuffer: () => arena.sab, bigBinary: (h, n) => oob.take(7, h, n) },
+    dec: { classByRef: () => Object, sharedBuffer: () => arena.sab, bigBinary: (h, n, c) => oob.take(7, h, n, c) },
   };
 }
 
@@ -70,6 +71,25 @@ describe('out-of-band payloads', () => {
     expect(sender.isLive(blocks[0]!)).toBe(false);
   });
 
+  it('a frame whose block was freed and reused by another payload is refused: its bytes are never read, the new owner keeps its block', () => {
+    // (A call that settles while its frame still waits in a lane frees the frame's blocks; the next big
+    // payload can take the same offset. The frame carries the generation, so the worker refuses it.)
+    const { sender, receiver } = arenas();
+    const out = new OutOfBand(sender);
+    const inn = new OutOfBand(receiver);
+    const first = encode({ data: new Uint8Array(4096).fill(1) }, hooks(out, sender).enc);
+    const [old] = out.takeBlocks()!;
+    out.freeIfStillLive(old!); // settled while in flight: main frees what the frame took
+    const second = encode({ data: new Uint8Array(4096).fill(2) }, hooks(out, sender).enc);
+    const [reused] = out.takeBlocks()!;
+    expect(reused!.offset).toBe(old!.offset); // same memory, new generation
+    expect(() => decode(first, inn, hooks(inn, receiver).dec)).toThrow(/no longer a live shared-memory block/);
+    expect(sender.isLive(reused!)).toBe(true); // the stale frame freed nothing of the new owner
+    const got = decode(second, inn, hooks(inn, receiver).dec) as { data: Uint8Array };
+    expect(got.data.every((b) => b === 2)).toBe(true);
+    expect(sender.stats().liveBytes).toBe(0);
+  });
+
   it('a suspended decode keeps the blocks for the next attempt; a frame never decoded is freed by the sender', () => {
     const { sender, receiver } = arenas();
     const out = new OutOfBand(sender);
@@ -80,8 +100,8 @@ describe('out-of-band payloads', () => {
     const dec: DecodeHooks = { ...hooks(inn, receiver).dec, sharedBuffer: () => receiver.sab };
     const suspending: DecodeHooks = {
       ...dec,
-      bigBinary: (h, n) => {
-        const b = inn.take(7, h, n);
+      bigBinary: (h, n, c) => {
+        const b = inn.take(7, h, n, c);
         if (suspend) throw new DecodeSuspend(Promise.resolve());
         return b;
       },

@@ -50,18 +50,33 @@ describe('SpinBudget', () => {
 describe('SpinGate', () => {
   it('lets at most `max` threads spin at once; leave frees a place; enter is idempotent per holder', async () => {
     const { SpinGate } = await import('../../src/ring/wait.js');
-    const word = new Int32Array(new SharedArrayBuffer(4));
-    const a = new SpinGate(word, 0, 1);
-    const b = new SpinGate(word, 0, 1);
+    const mask = new Int32Array(new SharedArrayBuffer(8 * 4));
+    const a = new SpinGate(mask, 0, 8, 0, 1);
+    const b = new SpinGate(mask, 0, 8, 40, 1); // slot 40: a bit of the second word
     expect(a.enter()).toBe(true);
     expect(a.enter()).toBe(true); // already inside: no second place taken
-    expect(word[0]).toBe(1);
+    expect(mask[0]).toBe(1);
     expect(b.enter()).toBe(false); // full: b must park instead of spinning
-    expect(word[0]).toBe(1);
+    expect(mask[1]).toBe(0); // and it took its bit back
     a.leave();
     a.leave(); // leaving twice frees one place only
-    expect(word[0]).toBe(0);
+    expect(mask[0]).toBe(0);
     expect(b.enter()).toBe(true);
-    expect(new SpinGate(word, 0, 0).enter()).toBe(false); // max 0: nobody spins
+    expect(mask[1]).toBe(1 << 8);
+    expect(new SpinGate(mask, 0, 8, 3, 0).enter()).toBe(false); // max 0: nobody spins
+  });
+
+  it('a place held by a worker that died is given back by clearing its bit, once, whatever instruction it died at', async () => {
+    const { SpinGate } = await import('../../src/ring/wait.js');
+    const mask = new Int32Array(new SharedArrayBuffer(8 * 4));
+    const dead = new SpinGate(mask, 0, 8, 5, 1);
+    expect(dead.enter()).toBe(true); // then the thread dies without leave()
+    const other = new SpinGate(mask, 0, 8, 6, 1);
+    expect(other.enter()).toBe(false);
+    // main's repair: clear the dead slot's bit (idempotent: repeating it frees nothing twice)
+    Atomics.and(mask, 0, ~(1 << 5));
+    Atomics.and(mask, 0, ~(1 << 5));
+    expect(other.enter()).toBe(true);
+    expect(new SpinGate(mask, 0, 8, 7, 1).enter()).toBe(false); // still one place only
   });
 });

@@ -1,6 +1,7 @@
-/** Types, constants and small helpers shared by the layers of the main-thread scheduler (core*.ts). */
-import { WorkgroupException, WorkgroupJobAbortedException } from '../api/errors.js';
-import { WorkerSlot } from './worker-slot.js';
+/** Types, constants and small helpers the parts of the main-thread scheduler share. */
+import { UnsendableError } from '../codec/errors.js';
+import { WorkgroupException, WorkgroupJobAbortedException } from '../shared/errors.js';
+import type { WorkerSlot } from './worker-slot.js';
 
 export type WorkgroupState = 'idle' | 'active' | 'disposed';
 
@@ -10,6 +11,11 @@ export interface DispatchOptions {
   readonly timeout?: number;
   readonly onProgress?: (value: unknown) => void;
   readonly transfer?: readonly ArrayBuffer[];
+}
+
+export interface InvokeOptions {
+  readonly signal?: AbortSignal;
+  readonly timeout?: number;
 }
 
 export interface MemberRecord {
@@ -26,6 +32,7 @@ export interface ControlWaiter {
   reject(error: unknown): void;
 }
 
+/** Longest the results loop waits for the results word before it looks again (supervision tick). */
 export const MAIN_TICK_MS = 250;
 export const NOT_DECODED = Symbol('not decoded');
 
@@ -35,7 +42,6 @@ const ORIGIN = performance.timeOrigin;
 export function now(): number {
   return ORIGIN + performance.now();
 }
-
 
 export function ignore(): void {}
 
@@ -61,4 +67,11 @@ export function describeValue(v: unknown): string {
   }
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   return `${typeof v} ${String(v)}`;
+}
+
+/** Normalises what an encode threw into the error a caller is rejected with. */
+export function sendError(e: unknown): Error {
+  if (e instanceof UnsendableError) return new WorkgroupException(e.message, { cause: e });
+  if (e instanceof Error) return e;
+  return new WorkgroupException(String(e));
 }
