@@ -6,7 +6,9 @@
  *
  * - throughput: 100,000 tiny jobs dispatched at once (jobs/s, median of 5 runs);
  * - round trip: one job at a time, 5,000 times (p50 and p99 in µs, median of 5 runs);
- * - both again with `mainSpinMicros: 0` (main waits with waitAsync at once instead of spinning ≤ 50 µs).
+ * - both again with `mainSpinMicros: 0` (main waits with waitAsync at once instead of spinning ≤ 50 µs);
+ * - start-up: constructor → launch() → one job done on each worker, against two plain module workers
+ *   answering one message each (median of 7 alternating starts after a warm-up).
  *
  * Every result is checked in the page. The libraries alternate within each repetition, after a
  * warm-up, so that a busy machine slows both alike: compare the ratios within one browser, not the
@@ -53,7 +55,10 @@ async function measureIn(kind, { smoke }) {
 
 /** The flat rows of one measurement. */
 function rowsOf(result) {
-  const rows = [];
+  const rows = [
+    { name: `browser: start-up, ${result.workers} workers ready and each ran a job`, library: 'isolate-workgroup', metric: 'startup', value: round1(result.startup.ours), unit: 'ms' },
+    { name: `browser: start-up, ${result.workers} workers ready and each ran a job`, library: 'postMessage', metric: 'startup', value: round1(result.startup.raw), unit: 'ms' },
+  ];
   for (const library of LIBS) {
     const s = result.summary[library];
     const where = `browser (${result.browser})`;
@@ -85,6 +90,10 @@ function table(result) {
     line('**isolate-workgroup**', result.summary['isolate-workgroup']),
     line('isolate-workgroup, `mainSpinMicros: 0`', result.summary['isolate-workgroup, mainSpinMicros 0']),
     line('postMessage pool (baseline)', pm),
+    '',
+    `| start-up: ${result.workers} workers ready, each ran one job (ms) | isolate-workgroup | two plain module workers | ratio |`,
+    '|---|---:|---:|---:|',
+    `| median of ${result.startup.samples.ours.length} | ${fmt(result.startup.ours, 1)} | ${fmt(result.startup.raw, 1)} | ${(result.startup.ours / result.startup.raw).toFixed(2)}× |`,
   ].join('\n');
 }
 
@@ -113,7 +122,9 @@ async function main() {
         throughput: Math.round((wg.throughput / pm.throughput) * 100) / 100,
         rttP50: Math.round((pm.p50 / wg.p50) * 100) / 100,
         rttP50NoSpin: Math.round((pm.p50 / result.summary['isolate-workgroup, mainSpinMicros 0'].p50) * 100) / 100,
+        startup: Math.round((result.startup.ours / result.startup.raw) * 100) / 100,
       },
+      startup: result.startup,
       rows: rowsOf(result),
       samples: Object.fromEntries(LIBS.map((l) => [l, result.summary[l].samples])),
     };

@@ -69,11 +69,42 @@ async function latency(run, n) {
   return { p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
 }
 
+/**
+ * Start-up, alternating the two: constructor → launch() → one job done on each worker (isolate-workgroup),
+ * against two plain module workers answering one message each; each pool closed before the next. Every
+ * start fetches the worker files again (the bench server sends no-store), for both alike.
+ */
+async function startup(modules, config, reps) {
+  const ours = [];
+  const raw = [];
+  for (let rep = 0; rep <= reps; rep++) {
+    let t0 = performance.now();
+    const wg = new IsolateWorkgroup(WORKERS, { modules, ...config });
+    await wg.launch();
+    const results = await Promise.all(Array.from({ length: WORKERS }, (_, i) => wg.dispatch(new Add(i, 1), i)));
+    const ms = performance.now() - t0;
+    check(results, 1);
+    await wg.shutdown();
+    t0 = performance.now();
+    const pool = new RawPool();
+    await pool.start(WORKERS);
+    const rawMs = performance.now() - t0;
+    pool.close();
+    if (rep > 0) {
+      // rep 0 warms up (module fetch and compile caches of the page)
+      ours.push(ms);
+      raw.push(rawMs);
+    }
+  }
+  return { ours: median(ours), raw: median(raw), samples: { ours, raw } };
+}
+
 window.runBench = async ({ smoke, config = {} }) => {
   const jobs = smoke ? 2_000 : 100_000;
   const trips = smoke ? 200 : 5_000;
   const reps = smoke ? 1 : 5;
   const modules = [new URL('./work.mjs', import.meta.url)];
+  const started = await startup(modules, config, smoke ? 1 : 7);
   const wg = new IsolateWorkgroup(WORKERS, { modules, ...config });
   await wg.launch();
   // The same with the main thread's bounded spin off: waits for results with waitAsync at once.
@@ -110,6 +141,7 @@ window.runBench = async ({ smoke, config = {} }) => {
   }
   document.querySelector('#out').textContent = JSON.stringify(summary, null, 2);
   return {
+    startup: started,
     jobs,
     trips,
     reps,

@@ -1,91 +1,133 @@
 /**
- * Start-up and shutdown. "Ready" is measured the same way for every library: from the constructor
- * until two barrier jobs, which wait for each other, have both answered — proof that 2 workers are up
- * and running work at once. The library's own ready signal (launch() for isolate-workgroup, the
- * `ready` event for poolifier, the first message for raw postMessage; none for the others) is shown too.
- * Shutdown: destroy()/terminate()/shutdown() until it resolves.
+ * Start-up and shutdown, each library in fresh processes (suites/startup.child.mjs, run by plain node):
+ * the first pool of a process (which pays for importing the library), later pools in the same process,
+ * a bigger pool, and the first result of a job submitted before the pool is ready. "Ready" is measured
+ * the same way for every library: until `workers` barrier jobs, which wait for each other, have all
+ * answered — proof that the threads are up and taking work at once. The baseline is a hand-written pair
+ * of worker_threads answering one postMessage each (bench/workers/raw.mjs).
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { errorMessage, pick, type SuiteContext } from '../lib/context.js';
-import { median, sleep } from '../lib/measure.js';
-import { OURS, PEERS, openPool, type LibName } from '../lib/pools.js';
-import { bestPeer, type Row, type SuiteOutput, type Target } from '../lib/report.js';
+import { median } from '../lib/measure.js';
+import { OURS, PEERS, RAW, type LibName } from '../lib/pools.js';
+import { bestPeer, type Metric, type Row, type SuiteOutput, type Target } from '../lib/report.js';
 
-async function once(lib: LibName, workers: number): Promise<{ ready: number; own: number; shutdown: number }> {
-  const t0 = performance.now();
-  const pool = await openPool(lib, workers);
-  const own = performance.now() - t0;
-  try {
-    const sab = new SharedArrayBuffer(4);
-    const ids = await Promise.all(Array.from({ length: workers }, () => pool.barrier(sab, workers)));
-    const ready = performance.now() - t0;
-    if (new Set(ids).size !== workers) throw new Error(`${lib}: barrier jobs ran on ${new Set(ids).size} distinct threads, expected ${workers}`);
-    const t1 = performance.now();
-    await pool.close();
-    return { ready, own, shutdown: performance.now() - t1 };
-  } catch (e) {
-    await pool.close().catch(() => {});
-    throw e;
-  }
+const CHILD = fileURLToPath(new URL('./startup.child.mjs', import.meta.url));
+
+interface ChildResult {
+  first: number;
+  later: number[];
+  shutdown: number[];
+  big: number;
+  firstResult: number;
 }
 
+function runChild(lib: LibName, workers: number, later: number, big: number): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, lib, String(workers), String(later), String(big)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as ChildResult);
+      else reject(new Error(`startup child for ${lib} exited with ${signal ?? code}: ${err.trim().split('\n').slice(-3).join(' ')}`));
+    });
+  });
+}
+
+const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '—');
+
 export async function startupSuite(ctx: SuiteContext): Promise<SuiteOutput> {
-  const reps = pick(ctx, 7, 1);
-  const rows: Row[] = [];
-  // One untimed start of every library first, so file-system and module caches are warm for all alike.
-  for (const lib of ctx.libs) await once(lib, ctx.workers).catch(() => {});
-  const runs = new Map<LibName, { ready: number[]; own: number[]; shutdown: number[] }>(ctx.libs.map((l) => [l, { ready: [], own: [], shutdown: [] }]));
+  const processes = pick(ctx, 5, 1);
+  const later = pick(ctx, 3, 1);
+  const big = ctx.smoke ? ctx.workers : 8;
+  const runs = new Map<LibName, ChildResult[]>(ctx.libs.map((l) => [l, []]));
   const failed = new Map<LibName, string>();
-  // Interleave the libraries rep by rep, so a noisy moment on the machine does not land on one library only.
-  for (let r = 0; r < reps; r++) {
+  // Interleave the libraries process by process, so a noisy moment on the machine does not land on one library only.
+  for (let p = 0; p < processes; p++) {
     for (const lib of ctx.libs) {
       if (failed.has(lib)) continue;
-      ctx.log(`startup: ${lib} (${r + 1}/${reps})`);
+      ctx.log(`startup: ${lib} (process ${p + 1}/${processes})`);
       try {
-        const x = await once(lib, ctx.workers);
-        const acc = runs.get(lib)!;
-        acc.ready.push(x.ready);
-        acc.own.push(x.own);
-        acc.shutdown.push(x.shutdown);
+        runs.get(lib)!.push(await runChild(lib, ctx.workers, later, big));
       } catch (e) {
         failed.set(lib, errorMessage(e));
       }
-      await sleep(20);
     }
   }
-  for (const lib of ctx.libs) {
+  const rows: Row[] = ctx.libs.map((lib): Row => {
     const f = failed.get(lib);
-    if (f !== undefined) {
-      rows.push({ lib, values: {}, checked: false, error: f });
-      continue;
-    }
-    const acc = runs.get(lib)!;
-    const values: Record<string, number> = { ready: median(acc.ready), shutdown: median(acc.shutdown) };
-    if (lib === OURS || lib === 'poolifier' || lib === 'postMessage') values['own'] = median(acc.own);
-    rows.push({ lib, values, checked: true });
+    if (f !== undefined) return { lib, values: {}, checked: false, error: f };
+    const rs = runs.get(lib)!;
+    return {
+      lib,
+      values: {
+        first: median(rs.map((r) => r.first)),
+        later: median(rs.map((r) => median(r.later))),
+        big: median(rs.map((r) => r.big)),
+        firstResult: median(rs.map((r) => r.firstResult)),
+        shutdown: median(rs.map((r) => median(r.shutdown))),
+      },
+      checked: true,
+    };
+  });
+  const metrics: Metric[] = [
+    { key: 'first', label: `ready, first pool of a process (ms)`, better: 'lower', ratios: true },
+    { key: 'later', label: `ready, later pools (ms)`, better: 'lower', ratios: true },
+    { key: 'big', label: `ready, ${big} workers (ms)`, better: 'lower', ratios: true },
+    { key: 'firstResult', label: 'first result, job sent before ready (ms)', better: 'lower', ratios: true },
+    { key: 'shutdown', label: 'shutdown (ms)', better: 'lower', ratios: true },
+  ];
+  const ok = (lib: LibName): Row | undefined => rows.find((r) => r.lib === lib && r.error === undefined);
+  const ours = ok(OURS);
+  const raw = ok(RAW);
+  const peers = rows.filter((r) => PEERS.includes(r.lib as LibName));
+  const v = (row: Row | undefined, key: string): number | undefined => row?.values[key];
+  const targets: Target[] = [];
+  for (const key of ['first', 'later'] as const) {
+    const what = key === 'first' ? 'first pool of a process' : 'later pools';
+    const best = bestPeer(metrics.find((m) => m.key === key)!, peers);
+    targets.push({
+      issue: 16,
+      text: `ready with ${ctx.workers} workers (${what}) ≤ 1.2× the hand-written worker_threads pair`,
+      value: `${v(ours, key)?.toFixed(1) ?? '—'} ms vs ${v(raw, key)?.toFixed(1) ?? '—'} ms = ${ratio(v(ours, key), v(raw, key))}`,
+      met: v(ours, key) !== undefined && v(raw, key) !== undefined ? v(ours, key)! <= 1.2 * v(raw, key)! : null,
+    });
+    targets.push({
+      issue: 16,
+      text: `ready with ${ctx.workers} workers (${what}) ≤ 0.6× the fastest peer`,
+      value: best ? `${v(ours, key)?.toFixed(1) ?? '—'} ms vs ${best.lib} ${best.value.toFixed(1)} ms = ${ratio(v(ours, key), best.value)}` : 'no result',
+      met: v(ours, key) !== undefined && best ? v(ours, key)! <= 0.6 * best.value : null,
+    });
   }
-  const metrics = [
-    { key: 'ready', label: 'ready: 2 workers running (ms)', better: 'lower' as const, ratios: true },
-    { key: 'own', label: 'own ready signal (ms)', better: 'lower' as const },
-    { key: 'shutdown', label: 'shutdown (ms)', better: 'lower' as const, ratios: true },
-  ];
-  const ours = rows.find((r) => r.lib === OURS && r.error === undefined);
-  const best = bestPeer(metrics[0]!, rows.filter((r) => PEERS.includes(r.lib as LibName)));
-  const targets: Target[] = [
-    {
-      issue: 3,
-      text: 'workgroup ready with 2 workers in ≤ 0.6× the fastest peer\'s time',
-      value: ours && best ? `${ours.values['ready']!.toFixed(1)} ms vs ${best.lib} ${best.value.toFixed(1)} ms = ${(ours.values['ready']! / best.value).toFixed(2)}×` : 'no result',
-      met: ours && best ? ours.values['ready']! <= 0.6 * best.value : null,
-    },
-  ];
+  targets.push({
+    issue: 16,
+    text: `a pool of ${big} workers ready ≤ 1.5× the hand-written pair of ${ctx.workers} (later pools)`,
+    value: `${v(ours, 'big')?.toFixed(1) ?? '—'} ms vs ${v(raw, 'later')?.toFixed(1) ?? '—'} ms = ${ratio(v(ours, 'big'), v(raw, 'later'))} (the hand-written ${big}: ${ratio(v(raw, 'big'), v(raw, 'later'))})`,
+    met: v(ours, 'big') !== undefined && v(raw, 'later') !== undefined ? v(ours, 'big')! <= 1.5 * v(raw, 'later')! : null,
+  });
+  const bestShutdown = bestPeer(metrics.find((m) => m.key === 'shutdown')!, peers);
+  targets.push({
+    issue: 16,
+    text: 'shutdown() no slower than the fastest peer\'s destroy',
+    value: bestShutdown ? `${v(ours, 'shutdown')?.toFixed(1) ?? '—'} ms vs ${bestShutdown.lib} ${bestShutdown.value.toFixed(1)} ms = ${ratio(v(ours, 'shutdown'), bestShutdown.value)}` : 'no result',
+    met: v(ours, 'shutdown') !== undefined && bestShutdown ? v(ours, 'shutdown')! <= bestShutdown.value : null,
+  });
   return {
     suite: 'startup',
-    title: `Start-up (constructor → ${ctx.workers} workers running a job) and shutdown`,
+    title: `Start-up (${ctx.workers} workers running a job; first pool of a process and later ones; ${big} workers) and shutdown`,
     metrics,
     rows,
     notes: [
-      `Median of ${reps} start/stop cycle(s) per library, interleaved, after one untimed cycle each.`,
-      '"ready" runs one barrier job per worker; the jobs wait for each other, so it proves every worker is up and takes work. "own ready signal" is when the library itself says it is ready: `launch()` (isolate-workgroup), the `ready` event (poolifier), the workers\' first message (postMessage); piscina, tinypool and workerpool have none.',
+      `Median of ${processes} fresh process(es) per library, interleaved; in each, one first pool, ${later} later pool(s) (their median), one pool of ${big} and one first-result pool, each shut down before the next.`,
+      '"ready" runs one barrier job per worker; the jobs wait for each other, so it proves every worker is up and takes work. The first pool of a process includes importing the library. "first result": a tiny job submitted right after the constructor (isolate-workgroup: right after launch(), not awaited).',
+      'postMessage is the hand-written pair: plain worker_threads, one message each way, no library.',
     ],
     targets,
   };

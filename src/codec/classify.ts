@@ -54,17 +54,49 @@ for (const name of ['Number', 'String', 'Boolean', 'BigInt', 'Symbol'] as const)
   refuse(ctor.prototype, `is a boxed ${name} object: send the primitive value (valueOf()) instead`);
 }
 // Platform objects that have a real global constructor here; others fall through to "unknown class".
-for (const name of [
+const PLATFORM_CLASSES = [
   'MessagePort', 'MessageChannel', 'BroadcastChannel', 'Worker', 'SharedWorker', 'EventTarget', 'Event',
   'AbortController', 'AbortSignal', 'ReadableStream', 'WritableStream', 'TransformStream', 'Blob', 'File',
   'Request', 'Response', 'Headers', 'URL', 'URLSearchParams', 'ImageBitmap', 'OffscreenCanvas',
   'WebAssembly.Module', 'WebAssembly.Memory', 'WebAssembly.Instance',
-]) {
+];
+/**
+ * Names whose global is a lazy getter here (Node defines `Request`, `Blob`, `ReadableStream`, … that way):
+ * reading one loads a whole subsystem — fetch alone costs ~15 ms of CPU per thread — so they are not
+ * read at load time. They are looked up only when an object of a class with that name is sent.
+ */
+const deferredPlatform = new Set<string>();
+
+function platformReason(name: string): string {
+  const fix = name === 'URL' || name === 'URLSearchParams' ? 'send its string (href / toString()) instead' : 'send plain data instead';
+  return `is a ${name}: platform objects cannot be sent through the workgroup; ${fix}`;
+}
+
+for (const name of PLATFORM_CLASSES) {
+  const [head, ...rest] = name.split('.') as [string, ...string[]];
+  const own = Object.getOwnPropertyDescriptor(globalThis, head);
+  if (own?.get !== undefined && rest.length === 0) {
+    deferredPlatform.add(name);
+    continue;
+  }
   let ctor: unknown = globalThis;
   for (const part of name.split('.')) ctor = (ctor as Record<string, unknown> | undefined)?.[part];
   if (typeof ctor !== 'function') continue;
-  const fix = name === 'URL' || name === 'URLSearchParams' ? 'send its string (href / toString()) instead' : 'send plain data instead';
-  refuse(ctor.prototype as object, `is a ${name}: platform objects cannot be sent through the workgroup; ${fix}`);
+  refuse(ctor.prototype as object, platformReason(name));
+}
+
+/**
+ * The refusal for an instance of a platform class whose global was not read at load time (see
+ * `deferredPlatform`), or of a subclass of one; undefined for anything else.
+ */
+export function deferredPlatformRefusal(proto: object | null): string | undefined {
+  if (deferredPlatform.size === 0) return undefined;
+  for (let p = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    const ctor = (p as { constructor?: unknown }).constructor;
+    const name = typeof ctor === 'function' ? ctor.name : undefined;
+    if (name !== undefined && deferredPlatform.has(name) && (globalThis as Record<string, unknown>)[name] === ctor) return platformReason(name);
+  }
+  return undefined;
 }
 
 /** True for a SharedArrayBuffer (and false everywhere on a page without them). */

@@ -23,7 +23,7 @@
  */
 import { type EncodeHooks } from './hooks.js';
 import { Refusal, addSegment, indexSegment, keySegment, mapKeySegment, mapValueSegment, setItemSegment } from './paths.js';
-import { Kind, exactKind, inheritedKind, isSharedBuffer, kindName, refusalReason } from './classify.js';
+import { Kind, deferredPlatformRefusal, exactKind, inheritedKind, isSharedBuffer, kindName, refusalReason } from './classify.js';
 import { ByteWriter } from './writer.js';
 import { DEFAULT_BIG_BINARY_THRESHOLD, ERROR_KINDS, ErrorFlag, MAX_DEPTH, SMALL_INT_BIAS, SMALL_INT_MAX, SMALL_INT_MIN, Tag, VIEW_KINDS, VIEW_KIND_DATAVIEW } from './tags.js';
 import { encodeBigInt } from './bigint.js';
@@ -217,6 +217,8 @@ export class Encoder {
     if (proto === this.#classProto && this.#hooks === this.#classHooks) {
       ref = this.#classRef; // the last class seen, with the same hooks: a stream of one job class
     } else {
+      const platform = deferredPlatformRefusal(proto); // before inheritedKind: AbortSignal is also an EventTarget
+      if (platform !== undefined) throw new Refusal(platform);
       const kind = inheritedKind(proto);
       if (kind !== undefined) return this.#builtin(o, kind, proto, false);
       const ctor = ownConstructor(proto);

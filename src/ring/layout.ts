@@ -159,9 +159,7 @@ export function createPoolRegion(maxSlots: number, queueCapacity: number): Share
     i32[base + CB_CLAIM_INTENT] = -1;
     i32[base + CB_STATE] = STATE_DEAD;
   }
-  // Vyukov cells start with seq = their position (free for the producer's first lap).
-  const cellI32 = CELL_BYTES / 4;
-  for (let i = 0; i < queueCapacity; i++) i32[layout.queueOffset / 4 + i * cellI32] = i;
+  // The job queue's cells need no initialising: zero-filled, each reads as free for the first lap (job-queue.ts).
   return sab;
 }
 

@@ -125,12 +125,11 @@ export class WorkerRegistry {
         if (!workers.get(index)?.killed) failures.push(e as WorkgroupSetupException); // kill() during launch is no failure
       }
     };
+    // The workers start now, while main imports the work modules (`before`): each side imports them
+    // itself, and a thread's start is the slow part of launch(). A failed import in main is reported by
+    // launch(); the workers that started meanwhile are stopped by shutdown().
+    before.catch(ignore);
     const run = (async () => {
-      try {
-        await before;
-      } catch {
-        return; // main could not import the work modules: launch() reports it, no worker starts
-      }
       if (!this.#host.active) return;
       if (sequential) {
         for (let i = 0; i < count; i++) await start();

@@ -12,6 +12,11 @@ import { ClassUnavailableError } from '../codec/errors.js';
 
 export type ModuleNamespace = Record<string, unknown>;
 
+/** An own static property of each of the library's error classes: its export name (set in api/errors.ts). */
+export const LIBRARY_CLASS = Symbol.for('isolate-workgroup.library-class');
+/** The id under which both threads register the library's error classes. */
+export const LIBRARY_CLASSES_ID = 'isolate-workgroup:errors';
+
 /** Builds the message for a class the workgroup cannot find. */
 export function unknownClassMessage(ctor: Function): string {
   const name = ctor.name || '<anonymous class>';
@@ -32,7 +37,7 @@ export class ClassRegistry {
   /** Modules this thread must not wait for (see defer()); the value: listed in `modules`. */
   readonly #deferred = new Map<string, boolean>();
 
-  constructor(importer: (url: string) => Promise<ModuleNamespace> = (url) => import(/* @vite-ignore */ url)) {
+  constructor(importer: (url: string) => Promise<ModuleNamespace> = (url) => import(/* webpackIgnore: true */ /* @vite-ignore */ url)) {
     this.#importer = importer;
   }
 
@@ -94,9 +99,16 @@ export class ClassRegistry {
     return this.#deferred.has(url) && !this.#loaded.has(url);
   }
 
+  /**
+   * The id of a class: registered, one of the library's error classes from another copy of the library
+   * (an own `LIBRARY_CLASS` name; a subclass inherits the property but does not own it), or a class of a
+   * deferred entry module (see defer()).
+   */
   idOf(ctor: Function): string | undefined {
     const id = this.#idByCtor.get(ctor);
-    if (id !== undefined || this.#deferred.size === 0) return id;
+    if (id !== undefined) return id;
+    if (Object.hasOwn(ctor, LIBRARY_CLASS)) return `${LIBRARY_CLASSES_ID}#${String((ctor as unknown as Record<symbol, unknown>)[LIBRARY_CLASS])}`;
+    if (this.#deferred.size === 0) return undefined;
     return this.#provisionalId(ctor);
   }
 

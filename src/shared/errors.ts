@@ -6,6 +6,7 @@
  */
 
 import { ArenaDoubleFreeError, ArenaExhaustedError, ArenaInvalidHandleError, ArenaUseAfterReleaseError } from '../memory/errors.js';
+import { LIBRARY_CLASS, LIBRARY_CLASSES_ID } from './class-registry.js';
 
 export type WorkgroupErrorCode =
   | 'ERR_WORKGROUP'
@@ -130,7 +131,7 @@ export class InvalidWorkgroupResponseException extends WorkgroupException {
  * `notifyHost()` without `onNotify` rejects in the worker with a real `WorkgroupException`, and an
  * `ArenaExhaustedError` escaping a job rejects in main as an `ArenaExhaustedError` (still a RangeError).
  */
-export const LIBRARY_CLASSES_ID = 'isolate-workgroup:errors';
+export { LIBRARY_CLASSES_ID };
 
 export const LIBRARY_ERROR_CLASSES: Readonly<Record<string, Function>> = {
   WorkgroupException,
@@ -149,6 +150,11 @@ export const LIBRARY_ERROR_CLASSES: Readonly<Record<string, Function>> = {
   ArenaDoubleFreeError,
   ArenaInvalidHandleError,
 };
+
+// Each class also carries its export name under a registry-wide symbol: a bundled app can hold two copies
+// of the library in one thread (a bundler that builds the worker entry apart from the work modules), and
+// the copy the worker's codec does not know still crosses as the library class it is (see class-registry.ts).
+for (const [name, ctor] of Object.entries(LIBRARY_ERROR_CLASSES)) Object.defineProperty(ctor, LIBRARY_CLASS, { value: name });
 
 /** Errors from workers still waiting for their main-side section (see `withCallerStack`). */
 const awaitingMainStack = new WeakSet<object>();

@@ -1,7 +1,7 @@
 /**
  * The browser platform adapter (main-thread side): module Web Workers started from the
- * literal `new Worker(new URL('./entry.browser.js', import.meta.url), { type: 'module' })` (bundlers find
- * the entry from it), a MessageChannel per worker for control messages, and no blocking on the main thread.
+ * literal `new Worker(new URL('./workers/entry.browser.js', import.meta.url), { type: 'module' })` in
+ * src/start-worker.browser.ts (bundlers find the entry from it), a MessageChannel per worker for control messages, and no blocking on the main thread.
  *
  * A Web Worker has no exit event, and `terminate()` does not stop a worker that is busy in JavaScript:
  * Chromium lets its script run until it returns to its event loop, or ends it by force about 2 s later
@@ -19,9 +19,7 @@ import { CMD_STOP } from '../ring/layout.js';
 import type { ControlToMain } from '../ring/protocol.js';
 import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import type { BrowserBoot, BrowserErrorEvent, BrowserGlobals, BrowserLifecycle, BrowserWorker } from './browser-globals.js';
-
-/** The Worker constructor of the page (declared here: the project compiles without the DOM lib). */
-declare const Worker: new (url: URL, options: { type: 'module' }) => BrowserWorker;
+import { startBrowserWorker } from '../start-worker.browser.js';
 
 /**
  * Without Web Locks: how long after `terminate()` a worker is taken for dead. Chromium ends a busy
@@ -144,7 +142,7 @@ class BrowserWorkerHandle implements WorkerHandle {
     this.#port.onmessage = (e) => {
       if (!this.#exitedFlag) events.message(e.data as ControlToMain);
     };
-    this.#worker = new Worker(new URL('./entry.browser.js', import.meta.url), { type: 'module' });
+    this.#worker = startBrowserWorker();
     this.#worker.addEventListener('message', (e) => this.#onLifecycle(e.data as BrowserLifecycle));
     this.#worker.addEventListener('error', (e) => this.#onError(e));
     const boot: BrowserBoot = { init: options.init, port: channel.port2, lock: this.#lock };

@@ -1,18 +1,17 @@
 /**
  * The Node.js platform adapter (main-thread side): `worker_threads` workers started from the literal
- * `new URL('./entry.node.js', import.meta.url)`, a dedicated MessagePort per worker for control messages,
+ * `new URL('./workers/entry.node.js', import.meta.url)` in src/start-worker.node.ts, a dedicated MessagePort per worker for control messages,
  * and ref/unref so that outstanding work keeps the process alive and an idle workgroup does not.
  */
 import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { ControlToMain } from '../ring/protocol.js';
 import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import { hasWaitAsync } from '../ring/wait.js';
-
-const ENTRY = new URL('./entry.node.js', import.meta.url);
+import { startNodeWorker } from '../start-worker.node.js';
 
 export const nodePlatform: Platform = {
   name: 'node',
@@ -42,7 +41,7 @@ export const nodePlatform: Platform = {
     const { port1, port2 } = new MessageChannel();
     const extra = (options.workerOptions ?? {}) as Record<string, unknown>;
     let exited = false;
-    const worker = new Worker(ENTRY, {
+    const worker = startNodeWorker({
       ...extra,
       name: options.label,
       workerData: { init: options.init, port: port2 },

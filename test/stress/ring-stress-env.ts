@@ -2,7 +2,7 @@
 // multiplies every count; default 1 is the short CI run), and a worker helper whose every promise
 // settles: with the worker's first message, or rejected on error, on exit, or after a deadline.
 import { Worker } from 'node:worker_threads';
-import { CELL_SEQ, POS_MASK } from '../../src/ring/job-queue.js';
+import { CELL_SEQ, POS_MASK, encodeSeq } from '../../src/ring/job-queue.js';
 import {
   CB_CLAIM_INTENT,
   CELL_BYTES,
@@ -84,7 +84,7 @@ export function queuePoolAt(maxSlots: number, capacity: number, start: number): 
   const i32 = new Int32Array(pool);
   for (let i = 0; i < capacity; i++) {
     const p = (start + i) & POS_MASK;
-    i32[queueOffset / 4 + (p & (capacity - 1)) * (CELL_BYTES / 4) + CELL_SEQ] = p;
+    i32[queueOffset / 4 + (p & (capacity - 1)) * (CELL_BYTES / 4) + CELL_SEQ] = encodeSeq(p, p & (capacity - 1));
   }
   i32[POOL_DEQUEUE_POS_I32] = start & POS_MASK;
   i32[POOL_ENQUEUE_MIRROR_I32] = start & POS_MASK;

@@ -1,7 +1,7 @@
 // Shared set-up for the single-threaded ring tests: an SPSC region with canaries around every part,
 // seeded fast-check parameters, the record arithmetic of the documented format (spsc.ts header), and a
 // pool region whose job queue starts at any position (to cross the Int32 overflow).
-import { CELL_SEQ, POS_MASK } from '../../src/ring/job-queue.js';
+import { CELL_SEQ, POS_MASK, encodeSeq } from '../../src/ring/job-queue.js';
 import {
   CB_CLAIM_INTENT,
   CELL_BYTES,
@@ -142,7 +142,7 @@ export function makeQueuePool(capacity: number, start = 0, maxSlots = 8): Shared
   const cellI32 = CELL_BYTES / 4;
   for (let i = 0; i < capacity; i++) {
     const p = (start + i) & POS_MASK;
-    i32[queueOffset / 4 + (p & (capacity - 1)) * cellI32 + CELL_SEQ] = p;
+    i32[queueOffset / 4 + (p & (capacity - 1)) * cellI32 + CELL_SEQ] = encodeSeq(p, p & (capacity - 1));
   }
   i32[POOL_DEQUEUE_POS_I32] = start & POS_MASK;
   i32[POOL_ENQUEUE_MIRROR_I32] = start & POS_MASK;

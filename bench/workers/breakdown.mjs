@@ -1,0 +1,18 @@
+// Work module of bench/startup-breakdown.mjs: stamps each start-up phase inside the worker, in absolute
+// milliseconds (performance.timeOrigin + now(), comparable across threads).
+const now = () => performance.timeOrigin + performance.now();
+// Evaluated when the worker entry, loaded and running, imports its work modules.
+const entryRunning = now();
+const lib = await import(process.env.BREAKDOWN_LIB);
+const libImported = now();
+let setupAt = 0;
+
+export function setup() {
+  setupAt = now();
+}
+
+export class Stamp extends lib.WorkgroupJob {
+  execute() {
+    return { entryRunning, libImported, setupAt, claimed: now() };
+  }
+}
