@@ -199,8 +199,10 @@ function tileDone(tile, result) {
     triggers.kill = Infinity;
     void killWorker().then(() => (run.killed = true));
   }
-  const w = workers.get(result.worker);
-  if (w) w.jobs++;
+  // (A worker added while rendering can finish tiles before addIsolate() resolves here: count them too.)
+  let w = workers.get(result.worker);
+  if (!w) workers.set(result.worker, (w = { jobs: 0, killed: false, added: true }));
+  w.jobs++;
   // The tile's rows, copied out of shared memory (canvas APIs refuse shared views).
   const data = tileImage.data;
   for (let row = 0; row < tile.h; row++) {
@@ -215,7 +217,7 @@ function tileDone(tile, result) {
 
 async function addWorker() {
   const index = await wg.addIsolate();
-  workers.set(index, { jobs: 0, killed: false, added: true });
+  if (!workers.has(index)) workers.set(index, { jobs: 0, killed: false, added: true });
   log(`added <b style="color:${colorOf(index)}">worker #${index}</b>${run.state === 'rendering' ? ' while rendering' : ''}`);
   updateSoon();
 }
