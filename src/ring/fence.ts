@@ -80,7 +80,20 @@ export class WorkerFence {
 
   /** Leaves a claim or publish (only the worker writes while BUSY: main waits for OPEN). */
   leave(): void {
-    if (--this.#depth === 0) Atomics.store(this.#i32, this.#word, this.#base);
+    // Compare-exchange, not a store: a thread that outlived its slot must never overwrite the word of the
+    // worker that took the slot next (or a CLOSED main wrote after waiting too long).
+    if (--this.#depth === 0) Atomics.compareExchange(this.#i32, this.#word, this.#base + FENCE_BUSY, this.#base);
+  }
+
+  /**
+   * True when main closed this worker's fence (or the slot belongs to another generation now): nothing
+   * may be written any more. A stop that is only requested still lets finished work be written — the stop
+   * handshake publishes it.
+   */
+  get closed(): boolean {
+    if (this.fenced) return true;
+    const v = Atomics.load(this.#i32, this.#word);
+    return v !== this.#base && v !== this.#base + FENCE_BUSY && v !== this.#base + FENCE_STOP;
   }
 
   /** True when main has asked this worker to stop (it has not acknowledged yet), or closed it. */
@@ -103,7 +116,8 @@ export class WorkerFence {
     try {
       publishLast();
     } finally {
-      Atomics.store(this.#i32, this.#word, this.#base + FENCE_STOPPED);
+      // (Compare-exchange: main may have closed it meanwhile, and the slot may be another worker's by then.)
+      Atomics.compareExchange(this.#i32, this.#word, this.#base + FENCE_STOPPING, this.#base + FENCE_STOPPED);
       Atomics.notify(this.#i32, this.#word);
     }
     return true;

@@ -193,7 +193,7 @@ export class Executor {
     if (running.done) return;
     running.done = true;
     const ctx = this.#ctx;
-    if (ctx.fence.fenced) return; // stopped by main: it settles this work itself, this slot may be another worker's
+    if (ctx.fence.closed) return; // closed by main: it settles this work itself, this slot may be another worker's
     const writer = this.#writer;
     const id = running.id;
     ctx.hist.run(performance.now() - running.started);

@@ -50,7 +50,7 @@ export class ResultWriter {
    * value cannot be sent (UnsendableError; nothing written, its out-of-band parts given back).
    */
   write(type: number, words: readonly number[], value: unknown, root: string, transfer?: ReadonlySet<ArrayBuffer>): void {
-    if (this.#ctx.fence.fenced) return; // main settles this work itself
+    if (this.#ctx.fence.closed) return; // main settles this work itself
     const codec = this.#ctx.codec;
     if (transfer !== undefined) codec.encodeHooks.transfer = transfer;
     try {
