@@ -45,9 +45,17 @@ export interface WorkgroupBatchOptions<P = unknown> {
   readonly timeout?: number;
   /** Receives every job's `this.report(value)` calls, in order per job, with the job's index in the batch. */
   readonly onProgress?: (value: P, index: number) => void;
+  /**
+   * How many consecutive jobs travel and run together as one chunk (an integer >= 1). A chunk costs one
+   * queue cell, one claim and one result record, so bigger chunks make tiny jobs cheaper; its jobs run
+   * one after the other on one worker, so smaller chunks spread uneven jobs better. Default: the batch
+   * split into about 16 chunks per worker, at most 256 jobs a chunk. A worker that dies mid-chunk fails
+   * the chunk's unfinished jobs with it: use 1 when each job must fail alone.
+   */
+  readonly chunkSize?: number;
 }
 
-const BATCH_OPTIONS = ['signal', 'timeout', 'onProgress'] as const;
+const BATCH_OPTIONS = ['signal', 'timeout', 'onProgress', 'chunkSize'] as const;
 
 /** The results of a batch, in the order of its jobs (typed per job for a tuple, per element for an array). */
 export type BatchResults<J extends readonly unknown[]> = { -readonly [K in keyof J]: JobResult<J[K]> };
@@ -254,6 +262,10 @@ export class IsolateWorkgroup {
       checkSignal(`${method}()`, options?.signal);
       checkTimeout(`${method}()`, options?.timeout);
       checkFunction(`${method}()`, 'onProgress', options?.onProgress);
+      const chunk = options?.chunkSize;
+      if (chunk !== undefined && (typeof chunk !== 'number' || !Number.isInteger(chunk) || chunk < 1)) {
+        throw new TypeError(`expected \`chunkSize\` of ${method}() to be an integer >= 1, got ${describeValue(chunk)}`);
+      }
     } catch (e) {
       return Promise.reject(e);
     }
@@ -261,7 +273,8 @@ export class IsolateWorkgroup {
       const notJob = notAClassInstance(method, 'WorkgroupJob', jobs[i]);
       if (notJob) return Promise.reject(new TypeError(`${notJob.message} (at index ${i})`));
     }
-    return this.#core.withStack(this.#core.dispatchAll(jobs, options as BatchOptions | undefined, this.#core.captureSite(), mode));
+    const sent = this.#core.dispatchAll(jobs, options as BatchOptions | undefined, this.#core.captureSite(), mode);
+    return mode === 'all' ? this.#core.withStack(sent) : this.#core.withStackSettled(sent);
   }
 
   /**

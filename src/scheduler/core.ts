@@ -23,7 +23,7 @@ import { CMD_STOP, FLAG_SHUTDOWN, POOL_FLAGS_I32, POOL_MAX_SPINNERS_I32, createP
 import { REC_NOTIFY_REPLY, type ControlToMain } from '../ring/protocol.js';
 import { readWord } from '../ring/records.js';
 import type { ResolvedConfig } from '../shared/config-types.js';
-import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupNotReadyException, WorkgroupSetupException, withCallerStack } from '../shared/errors.js';
+import { InvalidWorkgroupResponseException, WorkgroupException, WorkgroupInactiveException, WorkgroupJobAbortedException, WorkgroupNotReadyException, WorkgroupSetupException, withCallerStack, withCallerStackSettled } from '../shared/errors.js';
 import { explainImportError } from '../shared/import-errors.js';
 import type { Platform } from '../shared/platform.js';
 import type { BatchMode } from './batch.js';
@@ -281,6 +281,11 @@ export class WorkgroupCore {
   /** Wraps a call's promise so a worker error gets the caller's await chain as its main stack (mode 'await'). */
   withStack<T>(promise: Promise<T>): Promise<T> {
     return this.captureMainStack === 'await' ? withCallerStack(promise) : promise;
+  }
+
+  /** `withStack` for a settled batch: the errors among its outcomes get the caller's side too. */
+  withStackSettled<T extends readonly unknown[]>(promise: Promise<T>): Promise<T> {
+    return this.captureMainStack === 'await' ? withCallerStackSettled(promise) : promise;
   }
 
   captureSite(): { stack?: string } | undefined {

@@ -7,6 +7,8 @@ import { UnsendableError } from '../codec/errors.js';
 import { REC_JOB } from '../ring/protocol.js';
 import type { ResolvedConfig } from '../shared/config-types.js';
 import { waitWithin } from '../shared/deadline.js';
+import { BatchChunk } from '../shared/batch-chunk.js';
+import type { WorkgroupJob } from '../shared/job.js';
 import { WorkgroupJobAbortedException, WorkgroupMemberDeadException, WorkgroupQueueFullException, WorkgroupTimeoutException } from '../shared/errors.js';
 import { Batch, type BatchMode } from './batch.js';
 import { checkTimeout, type Cancellation } from './cancellation.js';
@@ -26,6 +28,11 @@ export interface JobCallsHost {
   /** Pending while main imports the work modules during launch(). */
   modulesReady(): Promise<void> | undefined;
   resolveIndex(index: number): WorkerSlot | Error;
+}
+
+/** Default jobs per chunk of a batch: about 16 chunks per worker (room to balance uneven jobs), at most 256. */
+export function autoChunkSize(jobs: number, workers: number): number {
+  return Math.max(1, Math.min(256, Math.floor(jobs / (Math.max(1, workers) * 16))));
 }
 
 export class JobCalls {
@@ -101,11 +108,10 @@ export class JobCalls {
     } else if (this.#config.maxQueue !== Infinity && this.#dispatcher.queuedCount >= this.#config.maxQueue) {
       return Promise.reject(new WorkgroupQueueFullException(`the job queue is full (maxQueue ${this.#config.maxQueue}): wait for jobs to finish or raise \`maxQueue\``));
     }
-    const { p, promise } = this.#pending.create('job', site, options?.onProgress, 0);
-    const error = sendTracked(this.#codec.outOfBand, p, () => {
-      if (transfer) target!.writer!.sendWithTransfer(p, job, transfer);
-      else if (target) target.writer!.send(p, REC_JOB, [p.id, 0], job, 'job', true);
-      else this.#dispatcher.enqueue(p, job);
+    const p = this.#pending.create('job', site, options?.onProgress, 0);
+    const error = target === undefined ? this.#enqueue(p, job) : sendTracked(this.#codec.outOfBand, p, () => {
+      if (transfer) target.writer!.sendWithTransfer(p, job, transfer);
+      else target.writer!.send(p, REC_JOB, [p.id, 0], job, 'job', true);
     });
     if (error) {
       const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.#codec, job) : undefined;
@@ -115,7 +121,21 @@ export class JobCalls {
     this.#pending.add(p);
     this.#cancellation.arm(p, signal, options?.timeout, 'dispatch');
     this.#dispatcher.scheduleKick();
-    return promise;
+    return p.promise!;
+  }
+
+  /** `sendTracked` of a shared-queue job, without a closure (the hot path). */
+  #enqueue(p: Pending, job: unknown): unknown {
+    const oob = this.#codec.outOfBand;
+    oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
+    try {
+      this.#dispatcher.enqueue(p, job);
+    } catch (e) {
+      oob.abandon();
+      return e;
+    }
+    p.blobs = oob.takeBlocks();
+    return undefined;
   }
 
   /**
@@ -153,19 +173,26 @@ export class JobCalls {
       resolve = res;
       reject = rej;
     });
-    const batch = new Batch(mode, jobs.length, resolve, reject);
+    const n = jobs.length;
+    const chunk = options?.chunkSize ?? autoChunkSize(n, this.#workers.liveCount);
+    const batch = new Batch(mode, n, chunk, resolve, reject);
     const entries: Pending[] = [];
     const onProgress = options?.onProgress;
     const cancelRest = (reason: Error): void => {
       for (const p of entries) if (this.#pending.get(p.id) === p && p.status !== 'cancelled') this.#cancellation.cancel(p, reason);
     };
     batch.onFirstFailure = () => cancelRest(new WorkgroupJobAbortedException('another job of its batch failed - job cancelled'));
-    for (let i = 0; i < jobs.length; i++) {
-      const p = this.#pending.createInBatch(batch, i, site, onProgress === undefined ? undefined : (v) => onProgress(v, i));
-      const error = sendTracked(this.#codec.outOfBand, p, () => this.#dispatcher.enqueue(p, jobs[i]));
+    const settled = mode === 'settled';
+    for (let start = 0; start < n; start += chunk) {
+      const end = Math.min(n, start + chunk);
+      const body = new BatchChunk(jobs.slice(start, end) as WorkgroupJob[], settled);
+      // Reports come as [index in the chunk, value].
+      const report = onProgress === undefined ? undefined : (pair: unknown) => onProgress((pair as [number, unknown])[1], start + (pair as [number, unknown])[0]);
+      const p = this.#pending.createInBatch(batch, start, site, report);
+      const error = this.#enqueue(p, body);
       if (error) {
         // Nothing of the batch may run alone: take back what was sent, then fail the batch with the reason.
-        const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.#codec, jobs[i]) : undefined;
+        const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.#codec, body) : undefined;
         batch.abandon(); // settles nothing more: a retry (after loading classes) or the rejection below answers
         cancelRest(new WorkgroupJobAbortedException('another job of its batch could not be sent - job cancelled'));
         if (nested) return nested.then(() => this.#dispatchAllNow(jobs, options, site, mode, true));
@@ -173,6 +200,9 @@ export class JobCalls {
       }
       entries.push(p);
       this.#pending.add(p);
+      // A big batch takes a while to encode: wake the workers for the first chunks now, so they run while
+      // main encodes the rest (the once-per-tick wake-up would leave them idle until the batch is sent).
+      if ((entries.length & 15) === 1) this.#dispatcher.kick();
     }
     if (signal !== undefined || options?.timeout !== undefined) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -181,7 +181,8 @@ export class MemberTable {
     if (options?.signal?.aborted) return Promise.reject(abortError(options.signal, 'request'));
     const badTimeout = checkTimeout(options?.timeout);
     if (badTimeout) return Promise.reject(badTimeout);
-    const { p, promise } = this.#pending.create('invoke', site, undefined, memberId);
+    const p = this.#pending.create('invoke', site, undefined, memberId);
+    const promise = p.promise!;
     const error = this.#host.sendTracked(p, () => rec.worker.writer!.send(p, REC_INVOKE, [p.id, memberId], command, 'command', false));
     if (error) return Promise.reject(sendError(error));
     rec.invokes.add(p.id);

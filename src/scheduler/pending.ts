@@ -15,50 +15,153 @@
  */
 import type { ArenaHandle } from '../memory/arena.js';
 import type { Batch } from './batch.js';
+import { IdTable } from './id-table.js';
 import type { WorkerSlot } from './worker-slot.js';
 
 export type PendingKind = 'job' | 'invoke';
 export type PendingStatus = 'backlog' | 'queued' | 'lane' | 'cancelled';
 
-export interface Pending {
-  readonly id: number;
-  readonly kind: PendingKind;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  /** Call-site stack captured at dispatch/invoke (only with `captureMainStack: 'eager'`). */
-  readonly site: { stack?: string } | undefined;
-  readonly onProgress: ((value: unknown) => void) | undefined;
-  readonly memberId: number;
-  status: PendingStatus;
-  /** The worker it was sent to through the lane (pinned job or invoke). */
-  worker: WorkerSlot | undefined;
-  /** Its position in the shared queue (status queued); −1 otherwise. */
-  queuePos: number;
-  /** Encoded job waiting in the backlog as a private copy (re-queued after a worker died). */
-  bytes: Uint8Array | undefined;
-  /** Encoded job waiting in the backlog: offset and length in the backlog slab (−1: none). */
-  backlogOff: number;
-  backlogLen: number;
-  /** Arena block holding the encoded job (too big for a queue cell). */
-  arena: ArenaHandle | undefined;
-  /** Removes the abort listener and the timeout timer. */
-  cleanup: (() => void) | undefined;
-  /** Arena blocks holding out-of-band copies of its frame's big binary payloads: the worker frees them
-   *  when it decodes the frame; main frees what is still live when the work settles. */
-  blobs: ArenaHandle[] | undefined;
-  /** Set while one of its records waits to be decoded: later records queue behind it (progress order). */
-  chain: Promise<void> | undefined;
-  /** When a cancel of work a worker may hold was sent (ms, performance.now()); 0 until then. */
-  cancelSentAt: number;
-  /** The batch it belongs to (`dispatchAll`): it settles into the batch at `index`, not into a promise. */
-  batch: Batch | undefined;
-  index: number;
-}
-
 const none = (): void => undefined;
 
+/** What few entries need (a pinned job, a member call, a signal or timeout, big payloads, a cancel): kept
+ *  apart so the common entry stays small — every in-flight call's entry survives young-generation
+ *  collections, and its size is what they copy. */
+class PendingExtra {
+  site: { stack?: string } | undefined = undefined;
+  onProgress: ((value: unknown) => void) | undefined = undefined;
+  memberId = 0;
+  worker: WorkerSlot | undefined = undefined;
+  bytes: Uint8Array | undefined = undefined;
+  arena: ArenaHandle | undefined = undefined;
+  cleanup: (() => void) | undefined = undefined;
+  blobs: ArenaHandle[] | undefined = undefined;
+  chain: Promise<void> | undefined = undefined;
+  cancelSentAt = 0;
+}
+
+/** One call in the table (a class: every entry has the same shape, which keeps the hot path monomorphic). */
+export class Pending {
+  readonly id: number;
+  readonly kind: PendingKind;
+  /** Settles the call's promise (`none` for a batch's chunk: it settles into its batch). */
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** The promise the caller got (undefined for a batch's chunk). */
+  readonly promise: Promise<unknown> | undefined;
+  status: PendingStatus = 'backlog';
+  /** Its position in the shared queue (status queued); −1 otherwise. */
+  queuePos = -1;
+  /** Encoded job waiting in the backlog: offset and length in the backlog slab (−1: none). */
+  backlogOff = -1;
+  backlogLen = 0;
+  /** The batch it belongs to (`dispatchAll`): it settles into the batch at job `index`, not into a promise. */
+  readonly batch: Batch | undefined;
+  readonly index: number;
+  #x: PendingExtra | undefined = undefined;
+
+  constructor(
+    id: number,
+    kind: PendingKind,
+    site: { stack?: string } | undefined,
+    onProgress: ((value: unknown) => void) | undefined,
+    memberId: number,
+    batch: Batch | undefined,
+    index: number,
+  ) {
+    this.id = id;
+    this.kind = kind;
+    this.batch = batch;
+    this.index = index;
+    if (site !== undefined || onProgress !== undefined || memberId !== 0) {
+      const x = this.#extra();
+      x.site = site;
+      x.onProgress = onProgress;
+      x.memberId = memberId;
+    }
+    if (batch === undefined) {
+      let resolve!: (v: unknown) => void;
+      let reject!: (e: unknown) => void;
+      this.promise = new Promise<unknown>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.resolve = resolve;
+      this.reject = reject;
+    } else {
+      this.promise = undefined;
+      this.resolve = none;
+      this.reject = none;
+    }
+  }
+
+  #extra(): PendingExtra {
+    return (this.#x ??= new PendingExtra());
+  }
+
+  /** Call-site stack captured at dispatch/invoke (only with `captureMainStack: 'eager'`). */
+  get site(): { stack?: string } | undefined {
+    return this.#x?.site;
+  }
+  get onProgress(): ((value: unknown) => void) | undefined {
+    return this.#x?.onProgress;
+  }
+  get memberId(): number {
+    return this.#x?.memberId ?? 0;
+  }
+  /** The worker it was sent to through the lane (pinned job or invoke). */
+  get worker(): WorkerSlot | undefined {
+    return this.#x?.worker;
+  }
+  set worker(v: WorkerSlot | undefined) {
+    if (v !== undefined || this.#x !== undefined) this.#extra().worker = v;
+  }
+  /** Encoded job waiting in the backlog as a private copy (re-queued after a worker died). */
+  get bytes(): Uint8Array | undefined {
+    return this.#x?.bytes;
+  }
+  set bytes(v: Uint8Array | undefined) {
+    if (v !== undefined || this.#x !== undefined) this.#extra().bytes = v;
+  }
+  /** Arena block holding the encoded job (too big for a queue cell). */
+  get arena(): ArenaHandle | undefined {
+    return this.#x?.arena;
+  }
+  set arena(v: ArenaHandle | undefined) {
+    if (v !== undefined || this.#x !== undefined) this.#extra().arena = v;
+  }
+  /** Removes the abort listener and the timeout timer. */
+  get cleanup(): (() => void) | undefined {
+    return this.#x?.cleanup;
+  }
+  set cleanup(v: (() => void) | undefined) {
+    if (v !== undefined || this.#x !== undefined) this.#extra().cleanup = v;
+  }
+  /** Arena blocks holding out-of-band copies of its frame's big binary payloads: the worker frees them
+   *  when it decodes the frame; main frees what is still live when the work settles. */
+  get blobs(): ArenaHandle[] | undefined {
+    return this.#x?.blobs;
+  }
+  set blobs(v: ArenaHandle[] | undefined) {
+    if (v !== undefined || this.#x !== undefined) this.#extra().blobs = v;
+  }
+  /** Set while one of its records waits to be decoded: later records queue behind it (progress order). */
+  get chain(): Promise<void> | undefined {
+    return this.#x?.chain;
+  }
+  set chain(v: Promise<void> | undefined) {
+    if (v !== undefined || this.#x !== undefined) this.#extra().chain = v;
+  }
+  /** When a cancel of work a worker may hold was sent (ms, performance.now()); 0 until then. */
+  get cancelSentAt(): number {
+    return this.#x?.cancelSentAt ?? 0;
+  }
+  set cancelSentAt(v: number) {
+    if (v !== 0 || this.#x !== undefined) this.#extra().cancelSentAt = v;
+  }
+}
+
 export class PendingTable {
-  readonly #entries = new Map<number, Pending>();
+  readonly #entries = new IdTable<Pending>();
   /** Entries whose promise has not settled yet (everything but `cancelled`). */
   #unsettled = 0;
   #nextId = 1;
@@ -76,38 +179,25 @@ export class PendingTable {
     this.#onChange = onChange;
   }
 
-  /** A new entry and the promise it settles; not in the table until `add`. */
-  create(kind: PendingKind, site: { stack?: string } | undefined, onProgress: ((value: unknown) => void) | undefined, memberId: number): { p: Pending; promise: Promise<unknown> } {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<unknown>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const id = this.#nextId;
-    this.#nextId = id >= 0x7ffffffe ? 1 : id + 1;
-    const p: Pending = {
-      id, kind, resolve, reject, site, onProgress, memberId, status: 'backlog', worker: undefined, queuePos: -1, bytes: undefined,
-      backlogOff: -1, backlogLen: 0, arena: undefined, cleanup: undefined, blobs: undefined, chain: undefined, cancelSentAt: 0,
-      batch: undefined, index: 0,
-    };
-    return { p, promise };
+  /** A new entry (its promise is `p.promise`); not in the table until `add`. */
+  create(kind: PendingKind, site: { stack?: string } | undefined, onProgress: ((value: unknown) => void) | undefined, memberId: number): Pending {
+    return new Pending(this.#newId(), kind, site, onProgress, memberId, undefined, 0);
   }
 
   /** A new job entry of `batch` (no promise of its own: it settles into the batch at `index`). */
   createInBatch(batch: Batch, index: number, site: { stack?: string } | undefined, onProgress: ((value: unknown) => void) | undefined): Pending {
+    return new Pending(this.#newId(), 'job', site, onProgress, 0, batch, index);
+  }
+
+  #newId(): number {
     const id = this.#nextId;
     this.#nextId = id >= 0x7ffffffe ? 1 : id + 1;
-    return {
-      id, kind: 'job', resolve: none, reject: none, site, onProgress, memberId: 0, status: 'backlog', worker: undefined, queuePos: -1,
-      bytes: undefined, backlogOff: -1, backlogLen: 0, arena: undefined, cleanup: undefined, blobs: undefined, chain: undefined,
-      cancelSentAt: 0, batch, index,
-    };
+    return id;
   }
 
   add(p: Pending): void {
     const wasEmpty = this.#entries.size === 0 || this.#unsettled === 0;
-    this.#entries.set(p.id, p);
+    this.#entries.add(p);
     this.#unsettled++;
     if (wasEmpty) this.#onChange();
   }
@@ -126,7 +216,8 @@ export class PendingTable {
     return this.#entries.size;
   }
 
-  values(): IterableIterator<Pending> {
+  /** Every entry, oldest first (a snapshot). */
+  values(): Pending[] {
     return this.#entries.values();
   }
 
@@ -153,7 +244,7 @@ export class PendingTable {
    * — its late answer is dropped then, and its frame's blocks are freed only once nobody can read them.
    */
   rejectHeld(p: Pending, error: unknown): boolean {
-    if (p.status === 'cancelled' || !this.#entries.has(p.id)) return false;
+    if (p.status === 'cancelled' || this.#entries.get(p.id) !== p) return false;
     p.status = 'cancelled';
     p.cleanup?.();
     p.cleanup = undefined;
@@ -168,8 +259,7 @@ export class PendingTable {
   /** Removes a cancelled entry (its late answer came, or its worker is gone). */
   forget(p: Pending): void {
     if (p.status !== 'cancelled') return;
-    if (this.#entries.get(p.id) !== p) return;
-    this.#entries.delete(p.id);
+    if (!this.#entries.delete(p)) return;
     this.#release(p);
     if (this.#entries.size === 0) this.#onChange();
     this.#wakeWaiters();
@@ -186,8 +276,7 @@ export class PendingTable {
   }
 
   #remove(p: Pending): boolean {
-    if (this.#entries.get(p.id) !== p) return false;
-    this.#entries.delete(p.id);
+    if (!this.#entries.delete(p)) return false;
     this.#unsettled--;
     this.#release(p);
     if (this.#entries.size === 0 || this.#unsettled === 0) this.#onChange();

@@ -239,7 +239,8 @@ export class ResultsLoop {
             value = NOT_DECODED;
           }
           if (value !== NOT_DECODED) {
-            this.#pending.resolve(p, value);
+            if (p.batch === undefined) this.#pending.resolve(p, value);
+            else this.#settleChunk(p, value, ws);
             return;
           }
         }
@@ -249,7 +250,10 @@ export class ResultsLoop {
           if (failed) {
             const error = new InvalidWorkgroupResponseException(`could not decode the answer of worker #${ws.index}: ${(value as Error)?.message}`, { cause: value });
             this.#reject(p, error, 'communication', ws);
-          } else if (type === REC_OK) this.#pending.resolve(p, value);
+          } else if (type === REC_OK) {
+            if (p.batch === undefined) this.#pending.resolve(p, value);
+            else this.#settleChunk(p, value, ws);
+          }
           else if (type === REC_ERR) this.#fromWorker(p, value, origin, ws);
           else if (p.onProgress && p.status !== 'cancelled' && this.#pending.get(p.id) === p) {
             try {
@@ -293,6 +297,26 @@ export class ResultsLoop {
       default:
         this.#errors.fire('communication', new InvalidWorkgroupResponseException(`worker #${ws.index} sent an unknown record type ${type}`), { isolateIndex: ws.index });
     }
+  }
+
+  /**
+   * A batch chunk's answer: its results in order (`dispatchAll`), or `[results, failures]`
+   * (`dispatchAllSettled`), whose failures get what a failed job's error gets (both stacks, the job error
+   * handler) before they reach the caller.
+   */
+  #settleChunk(p: Pending, value: unknown, ws: WorkerSlot): void {
+    const settled = p.batch!.mode === 'settled';
+    const results = settled && Array.isArray(value) ? (value[0] as unknown) : value;
+    const failures = settled && Array.isArray(value) ? (value[1] as unknown) : undefined;
+    if (!Array.isArray(results) || (failures !== undefined && !Array.isArray(failures))) {
+      const error = new InvalidWorkgroupResponseException(`worker #${ws.index} answered a batch chunk with ${describeValue(value)}`);
+      this.#reject(p, error, 'communication', ws);
+      return;
+    }
+    if (failures !== undefined) {
+      for (let k = 1; k < failures.length; k += 2) failures[k] = this.#jobError(p, failures[k], ORIGIN_JOB, ws);
+    }
+    this.#pending.resolve(p, value);
   }
 
   /** Rejects `p`, firing the handler of `type` first. */
@@ -363,6 +387,17 @@ export class ResultsLoop {
   #fromWorker(p: Pending, raw: unknown, origin: number, ws: WorkerSlot): void {
     const internal = (origin & ORIGIN_FLAG_INTERNAL) !== 0;
     const kind = origin & 0xff;
+    this.#reject(p, this.#jobError(p, raw, origin, ws, false), internal ? 'communication' : kind === ORIGIN_INSTANCE ? 'instance' : kind === ORIGIN_JOB ? 'job' : 'unknown', ws);
+  }
+
+  /**
+   * The error a caller gets for what a worker threw: wrapped when it is not an Error (or the failure was
+   * internal), with both stacks. `fire`: report it to the job error handlers now (a failure inside a
+   * settled batch chunk, which no rejection reports).
+   */
+  #jobError(p: Pending, raw: unknown, origin: number, ws: WorkerSlot, fire = true): unknown {
+    const internal = (origin & ORIGIN_FLAG_INTERNAL) !== 0;
+    const kind = origin & 0xff;
     let error = raw;
     if (internal) {
       const msg = raw instanceof Error ? raw.message : String(raw);
@@ -372,6 +407,7 @@ export class ResultsLoop {
     }
     if (p.site) combineStacks(error, p.site.stack);
     else if (this.#stackMode === 'await') markAwaitingMainStack(error); // the api's withCallerStack adds it
-    this.#reject(p, error, internal ? 'communication' : kind === ORIGIN_INSTANCE ? 'instance' : kind === ORIGIN_JOB ? 'job' : 'unknown', ws);
+    if (fire) this.#errors.fire('job', error, { isolateIndex: ws.index, jobId: p.id });
+    return error;
   }
 }

@@ -17,6 +17,7 @@ export interface BatchOptions {
   readonly signal?: AbortSignal;
   readonly timeout?: number;
   readonly onProgress?: (value: unknown, index: number) => void;
+  readonly chunkSize?: number;
 }
 
 export interface InvokeOptions {

@@ -192,6 +192,32 @@ export function withCallerStack<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
+ * `withCallerStack` for `Promise.allSettled`-shaped results (`dispatchAllSettled`): the rejected outcomes'
+ * errors get the caller's side too, taken once in the fulfilment reaction.
+ */
+export function withCallerStackSettled<T extends readonly unknown[]>(promise: Promise<T>): Promise<T> {
+  return promise.then(addCallerStackToOutcomes, addCallerStack);
+}
+
+function addCallerStackToOutcomes<T extends readonly unknown[]>(outcomes: T): T {
+  let site: { stack?: string } | undefined;
+  for (const o of outcomes) {
+    const reason = (o as { status?: string; reason?: unknown }).status === 'rejected' ? (o as { reason: unknown }).reason : undefined;
+    if (reason === null || typeof reason !== 'object' || !awaitingMainStack.delete(reason)) continue;
+    if (site === undefined) {
+      site = {};
+      Error.captureStackTrace(site, addCallerStackToOutcomes);
+      if (!site.stack) {
+        Error.captureStackTrace(site); // SpiderMonkey: see addCallerStack
+        site.stack = (site.stack ?? '').split('\n').filter((l) => !l.startsWith('addCallerStackToOutcomes@')).join('\n');
+      }
+    }
+    combineStacks(reason, site.stack);
+  }
+  return outcomes;
+}
+
+/**
  * Rewrites the stack of an error that came from a worker so it holds both sides:
  *
  *     TypeError: bad input

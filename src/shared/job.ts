@@ -61,6 +61,11 @@ export function bindRuntime(target: object, runtime: WorkerRuntime): void {
   (target as WithRuntime)[RUNTIME] = runtime;
 }
 
+/** Internal: the runtime bound to a job or member (undefined outside a worker). */
+export function runtimeOf(target: object): WorkerRuntime | undefined {
+  return (target as WithRuntime)[RUNTIME];
+}
+
 export function unbindRuntime(target: object): void {
   (target as WithRuntime)[RUNTIME] = undefined;
 }

@@ -159,8 +159,9 @@ export class OutOfBand {
 
   /** Starts a decode: nothing touched yet. */
   beginDecode(): void {
-    this.#touchedBlocks.length = 0;
-    this.#touchedTransfers.length = 0;
+    // (Setting `length` is a runtime call even on an empty array: skipped on the common, empty case.)
+    if (this.#touchedBlocks.length !== 0) this.#touchedBlocks.length = 0;
+    if (this.#touchedTransfers.length !== 0) this.#touchedTransfers.length = 0;
   }
 
   /**
@@ -172,8 +173,8 @@ export class OutOfBand {
       for (const h of this.#touchedBlocks) this.freeQuietly(h);
       for (const key of this.#touchedTransfers) this.#inbox.delete(key);
     }
-    this.#touchedBlocks.length = 0;
-    this.#touchedTransfers.length = 0;
+    if (this.#touchedBlocks.length !== 0) this.#touchedBlocks.length = 0;
+    if (this.#touchedTransfers.length !== 0) this.#touchedTransfers.length = 0;
   }
 
   /** `DecodeHooks.bigBinary`: the ArrayBuffer behind `handle`, for the frame being decoded from `source`. */

@@ -8,6 +8,7 @@
  * because it is one.
  */
 import { ClassRegistry, splitClassId, type ModuleNamespace } from './class-registry.js';
+import { BatchChunk } from './batch-chunk.js';
 import { WorkgroupJob } from './job.js';
 
 /** What `this` is inside a function run with `wg.run()`: the running job's helpers. */
@@ -54,4 +55,4 @@ export class RunFunction extends WorkgroupJob {
 
 /** The library's own job classes, registered under one id on both sides (like its error classes). */
 export const LIBRARY_JOBS_ID = 'isolate-workgroup:jobs';
-export const LIBRARY_JOB_CLASSES: Readonly<Record<string, Function>> = { RunFunction };
+export const LIBRARY_JOB_CLASSES: Readonly<Record<string, Function>> = { RunFunction, BatchChunk };

@@ -90,7 +90,7 @@ export class RunSlots {
   afterPublish(): void {
     const control = this.#control;
     for (const r of this.#toClear) control.setRunning(r, 0);
-    this.#toClear.length = 0;
+    if (this.#toClear.length !== 0) this.#toClear.length = 0;
     control.setRunningCount(this.#runningCount);
   }
 

@@ -139,3 +139,87 @@ describe('dispatchAllSettled', () => {
     expect(wg.pendingCount).toBe(0);
   });
 });
+
+describe('batch chunks (chunkSize)', () => {
+  it('refuses a chunkSize that is not an integer >= 1, saying so, and sends nothing', async () => {
+    const wg = await launched(1);
+    for (const bad of [0, -1, 1.5, Number.NaN, '4', null]) {
+      await expect(wg.dispatchAll([new w.Add(1, 1)], { chunkSize: bad as never })).rejects.toThrow(/chunkSize.*integer >= 1/);
+    }
+    expect(wg.pendingCount).toBe(0);
+  });
+
+  it('any chunk size gives the same results in order, and every job runs exactly once', async () => {
+    const wg = await launched(2);
+    const runs = counters(101);
+    for (const chunkSize of [1, 2, 7, 64, 101, 1000]) {
+      runs.fill(0);
+      const jobs = Array.from({ length: 101 }, (_, i) => new f.Counted(runs, i, i));
+      expect(await wg.dispatchAll(jobs, { chunkSize })).toEqual(jobs.map((_, i) => 2 * i + 1));
+      expect(Array.from(runs)).toEqual(new Array(101).fill(1));
+    }
+  });
+
+  it('jobs returning promises inside a chunk are awaited one after the other, results in order', async () => {
+    const wg = await launched(1);
+    const jobs = [new w.Sleep(15), new w.Add(1, 1), new w.Sleep(5), new w.Add(2, 2)];
+    expect(await wg.dispatchAll(jobs, { chunkSize: 4 })).toEqual([15, 2, 5, 4]);
+    const out = await wg.dispatchAllSettled([new w.Sleep(5), new w.Throw('type', 'async neighbour'), new w.Sleep(1)], { chunkSize: 3 });
+    expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+
+  it('progress carries each job’s index in the batch across chunks', async () => {
+    const wg = await launched(2);
+    const seen: Array<[unknown, number]> = [];
+    const jobs = Array.from({ length: 7 }, (_, i) => new w.Progress(i + 1));
+    await wg.dispatchAll(jobs, { chunkSize: 3, onProgress: (v, i) => seen.push([v, i]) });
+    for (let i = 0; i < 7; i++) {
+      expect(seen.filter(([, j]) => j === i).map(([v]) => v)).toEqual(Array.from({ length: i + 1 }, (_, k) => k + 1));
+    }
+  });
+
+  it('in dispatchAll, a job that throws ends its chunk: the jobs after it in the chunk never start', async () => {
+    const wg = await launched(1, { concurrency: 1 });
+    const runs = counters(10);
+    const jobs = [new f.Counted(runs, 0, 0), new w.Throw('custom', 'stop here'), ...Array.from({ length: 8 }, (_, i) => new f.Counted(runs, i + 2, i))];
+    const err = await wg.dispatchAll(jobs, { chunkSize: 10 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(w.ValidationError);
+    expect(Array.from(runs)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(wg.pendingCount).toBe(0);
+  });
+
+  it('in dispatchAllSettled, failures inside a chunk keep their class, get both stacks and reach the job error handler', async () => {
+    const wg = await launched(1);
+    const handled: unknown[] = [];
+    wg.setErrorHandler('job', (e) => handled.push(e));
+    const out = await wg.dispatchAllSettled([new w.Add(1, 1), new w.Throw('custom', 'bad'), new w.Throw('string', ''), new w.Add(2, 2)], { chunkSize: 4 });
+    expect(out[0]).toEqual({ status: 'fulfilled', value: 2 });
+    expect(out[3]).toEqual({ status: 'fulfilled', value: 4 });
+    const custom = (out[1] as PromiseRejectedResult).reason as Error;
+    expect(custom).toBeInstanceOf(w.ValidationError);
+    expect(custom.stack).toContain('=== Stack trace in worker');
+    expect((out[2] as PromiseRejectedResult).reason).toBeInstanceOf(lib.WorkgroupIsolateError);
+    expect(handled).toEqual([custom, (out[2] as PromiseRejectedResult).reason]);
+  });
+
+  it('a worker killed mid-chunk fails that chunk’s unfinished jobs with it; the other chunks finish, nothing stays pending', async () => {
+    const wg = await launched(2, { concurrency: 1 });
+    const runs = counters(40);
+    // Chunks of 10 jobs of 30 ms: longer than kill()'s grace for a running job to finish (200 ms).
+    const settled = wg.dispatchAllSettled(Array.from({ length: 40 }, (_, i) => new f.Counted(runs, i, i, 30)), { chunkSize: 10 });
+    await new Promise((r) => setTimeout(r, 50));
+    await wg.kill(0);
+    const out = await within(settled, 20_000, 'the batch');
+    const rejected = out.flatMap((o, i) => (o.status === 'rejected' ? [i] : []));
+    expect(rejected.length).toBeGreaterThan(0); // worker 0 was in the middle of a chunk
+    expect(rejected.length).toBeLessThanOrEqual(10); // one chunk: the one it was running
+    // The rejected jobs are one chunk's consecutive jobs, from a chunk boundary.
+    expect(rejected[0]! % 10).toBe(0);
+    expect(rejected).toEqual(Array.from({ length: rejected.length }, (_, k) => rejected[0]! + k));
+    for (const i of rejected) expect((out[i] as PromiseRejectedResult).reason).toBeInstanceOf(lib.WorkgroupJobAbortedException);
+    for (let i = 0; i < 40; i++) if (!rejected.includes(i)) expect(out[i]).toEqual({ status: 'fulfilled', value: 2 * i + 1 });
+    expect(Math.max(...Array.from(runs))).toBe(1);
+    expect(wg.pendingCount).toBe(0);
+  });
+});
+

@@ -30,5 +30,8 @@ export async function typed(): Promise<void> {
   // @ts-expect-error -- not jobs
   await wg.dispatchAll([1, 2]);
   await wg.dispatchAll([new Add()], { onProgress: (value: unknown, index: number) => void [value, index], timeout: 10 });
+  await wg.dispatchAllSettled([new Add()], { chunkSize: 64 });
+  // @ts-expect-error -- chunkSize is a number of jobs
+  await wg.dispatchAll([new Add()], { chunkSize: '64' });
   void [num, str, wrong, many];
 }

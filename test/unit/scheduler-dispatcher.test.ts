@@ -15,7 +15,8 @@ function setup(capacity: number, arenaBytes = 4 << 20) {
   const d = new Dispatcher(pool, codec, arena, pending, new WorkerSet(2));
   const consumer = new JobQueueConsumer(pool, 0);
   const send = (value: unknown): Pending => {
-    const { p, promise } = pending.create('job', undefined, undefined, 0);
+    const p = pending.create('job', undefined, undefined, 0);
+    const promise = p.promise!;
     promise.catch(() => undefined);
     d.enqueue(p, value);
     pending.add(p);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PendingTable, type Pending } from '../../src/scheduler/pending.js';
+import { Pending, PendingTable } from '../../src/scheduler/pending.js';
 
 function table() {
   const released: number[] = [];
@@ -14,7 +14,8 @@ function table() {
 describe('pending table', () => {
   it('settles an entry exactly once: a second resolve or reject is refused and changes nothing', async () => {
     const { t, released } = table();
-    const { p, promise } = t.create('job', undefined, undefined, 0);
+    const p = t.create('job', undefined, undefined, 0);
+    const promise = p.promise!;
     t.add(p);
     expect(t.size).toBe(1);
     expect(t.resolve(p, 42)).toBe(true);
@@ -29,9 +30,9 @@ describe('pending table', () => {
   it('gives distinct ids, and tells when it becomes empty or non-empty (keep-alive and the results loop follow it)', () => {
     const { t, changes } = table();
     const made = t.create('job', undefined, undefined, 0);
-    made.promise.catch(() => undefined);
-    const a = made.p;
-    const b = t.create('invoke', undefined, undefined, 7).p;
+    made.promise!.catch(() => undefined);
+    const a = made;
+    const b = t.create('invoke', undefined, undefined, 7);
     expect(a.id).not.toBe(b.id);
     t.add(a);
     expect(changes()).toBe(1);
@@ -45,7 +46,8 @@ describe('pending table', () => {
 
   it('a call rejected while a worker holds it stays tracked (not counted as pending) until forgotten', async () => {
     const { t, released } = table();
-    const { p, promise } = t.create('job', undefined, undefined, 0);
+    const p = t.create('job', undefined, undefined, 0);
+    const promise = p.promise!;
     let cleaned = 0;
     p.cleanup = () => cleaned++;
     t.add(p);
@@ -64,7 +66,7 @@ describe('pending table', () => {
 
   it('nextSettle resolves at the next settle or forget (drain waits on it)', async () => {
     const { t } = table();
-    const { p } = t.create('job', undefined, undefined, 0);
+    const p = t.create('job', undefined, undefined, 0);
     t.add(p);
     let woke = false;
     const waiting = t.nextSettle().then(() => (woke = true));
@@ -77,9 +79,10 @@ describe('pending table', () => {
 
   it('an entry from another table generation (same id, other object) is never settled by mistake', () => {
     const { t } = table();
-    const { p } = t.create('job', undefined, undefined, 0);
+    const p = t.create('job', undefined, undefined, 0);
     t.add(p);
-    const impostor: Pending = { ...p };
+    const impostor = new Pending(p.id, 'job', undefined, undefined, 0, undefined, 0);
+    impostor.promise!.catch(() => undefined);
     expect(t.resolve(impostor, 1)).toBe(false);
     expect(t.size).toBe(1);
   });

@@ -1,0 +1,126 @@
+/**
+ * A chunk of a `dispatchAll` batch: up to `chunkSize` consecutive jobs of the batch travelling as one
+ * built-in job. One queue cell, one claim, one result record and one pending entry carry the whole chunk,
+ * which is what makes a batch of tiny jobs cheap (the per-job cost of the ordinary path is mostly the
+ * per-record work around a job that does almost nothing).
+ *
+ * In the worker the chunk runs its jobs one after the other, each with a runtime of its own that reports
+ * progress as `[index in the chunk, value]` (main hands it to `onProgress(value, index in the batch)`),
+ * shares the chunk's `signal`, and lends the chunk's shared-memory helpers. Before each job it checks the
+ * signal: once the batch is cancelled (its signal, its timeout, or a failure in another chunk) no further
+ * job of the chunk starts. A job returning a promise is awaited before the next one starts.
+ *
+ * - `settled` false (`dispatchAll`): resolves with the results in order; the first job that throws ends
+ *   the chunk with that error (the rest of the chunk never starts).
+ * - `settled` true (`dispatchAllSettled`): every job runs; resolves with `[results, failures]`, where
+ *   `failures` lists `[index, error]` pairs (undefined when none failed).
+ */
+import { WorkgroupJob, bindRuntime, runtimeOf, type WorkerRuntime } from './job.js';
+
+/** `[index, error]` pairs of the jobs of a settled chunk that failed, flattened. */
+export type ChunkFailures = unknown[] | undefined;
+
+export class BatchChunk extends WorkgroupJob {
+  jobs: WorkgroupJob[];
+  settled: boolean;
+
+  constructor(jobs: WorkgroupJob[], settled: boolean) {
+    super();
+    this.jobs = jobs;
+    this.settled = settled;
+  }
+
+  execute(): unknown {
+    const outer = runtimeOf(this);
+    if (outer === undefined) throw new Error('a batch chunk runs only inside a workgroup worker');
+    return new ChunkRun(this.jobs, this.settled, outer).run(0);
+  }
+}
+
+/** The runtime each job of a chunk sees: the chunk's, with progress tagged by the job's index. */
+class InnerRuntime implements WorkerRuntime {
+  readonly #outer: WorkerRuntime;
+  index = 0;
+  constructor(outer: WorkerRuntime) {
+    this.#outer = outer;
+  }
+  get isolateIndex(): number {
+    return this.#outer.isolateIndex;
+  }
+  get signal(): AbortSignal {
+    return this.#outer.signal;
+  }
+  report(value: unknown): void {
+    this.#outer.report([this.index, value]);
+  }
+  allocate: WorkerRuntime['allocate'] = (ctor, length) => this.#outer.allocate(ctor, length);
+  release(array: ArrayBufferView): void {
+    this.#outer.release(array);
+  }
+  transfer(buffers: readonly ArrayBuffer[]): void {
+    this.#outer.transfer(buffers);
+  }
+  notifyHost(command: unknown): Promise<unknown> {
+    return this.#outer.notifyHost(command);
+  }
+}
+
+class ChunkRun {
+  readonly #jobs: WorkgroupJob[];
+  readonly #settled: boolean;
+  readonly #outer: WorkerRuntime;
+  readonly #results: unknown[];
+  #failures: ChunkFailures;
+
+  constructor(jobs: WorkgroupJob[], settled: boolean, outer: WorkerRuntime) {
+    this.#jobs = jobs;
+    this.#settled = settled;
+    this.#outer = outer;
+    this.#results = new Array<unknown>(jobs.length);
+  }
+
+  /** Runs jobs from `from` on: synchronously while they return values, then after each awaited promise. */
+  run(from: number): unknown {
+    const jobs = this.#jobs;
+    const outer = this.#outer;
+    let inner: InnerRuntime | undefined;
+    for (let i = from; i < jobs.length; i++) {
+      const signal = outer.signal;
+      if (signal.aborted) throw signal.reason;
+      const job = jobs[i]!;
+      if (job === null || typeof job !== 'object' || typeof job.execute !== 'function') {
+        this.#fail(i, new TypeError('the dispatched object has no execute() method'));
+        continue;
+      }
+      inner ??= new InnerRuntime(outer);
+      inner.index = i;
+      bindRuntime(job, inner);
+      let out: unknown;
+      try {
+        out = job.execute();
+      } catch (e) {
+        this.#fail(i, e);
+        continue;
+      }
+      if (out !== null && (typeof out === 'object' || typeof out === 'function') && typeof (out as { then?: unknown }).then === 'function') {
+        return Promise.resolve(out).then(
+          (v) => {
+            this.#results[i] = v;
+            return this.run(i + 1);
+          },
+          (e: unknown) => {
+            this.#fail(i, e);
+            return this.run(i + 1);
+          },
+        );
+      }
+      this.#results[i] = out;
+    }
+    return this.#settled ? [this.#results, this.#failures] : this.#results;
+  }
+
+  #fail(i: number, error: unknown): void {
+    if (!this.#settled) throw error;
+    (this.#failures ??= []).push(i, error);
+  }
+}
