@@ -401,7 +401,15 @@ export async function runPayloadSuite(options: PayloadOptions): Promise<PayloadS
   const piscinaCopy = rows.find((r) => r.lib === 'piscina')?.values.copy;
   const arenaVsFloor = ours?.arena === undefined ? undefined : ours.arena / floor;
   const vsPiscina = ours?.arena === undefined || piscinaCopy === undefined ? undefined : piscinaCopy / ours.arena;
+  const rawCopy = rows.find((r) => r.lib === 'postMessage')?.values.copy;
   const targets = [
+    { issue: 11, text: 'arena path ≤ 1.15× the compute floor', value: arenaVsFloor === undefined ? '—' : `${arenaVsFloor.toFixed(2)}× the floor`, met: arenaVsFloor === undefined ? null : arenaVsFloor <= 1.15 },
+    {
+      issue: 11,
+      text: 'copy path (non-shared array) no slower than a structured clone through postMessage',
+      value: ours?.copy === undefined || rawCopy === undefined ? '—' : `${ours.copy.toFixed(2)} ms vs ${rawCopy.toFixed(2)} ms`,
+      met: ours?.copy === undefined || rawCopy === undefined ? null : ours.copy <= rawCopy,
+    },
     { issue: 5, text: 'arena path within 1.3× of the compute floor', value: arenaVsFloor === undefined ? '—' : `${arenaVsFloor.toFixed(2)}× the floor`, met: arenaVsFloor === undefined ? null : arenaVsFloor <= 1.3 },
     { issue: 5, text: "arena path ≥ 5× faster than piscina's copy path", value: vsPiscina === undefined ? '—' : `${vsPiscina.toFixed(1)}× faster`, met: vsPiscina === undefined ? null : vsPiscina >= 5 },
     {
@@ -449,8 +457,8 @@ function markdown(r: PayloadSuiteResult): string {
       out.push(`| ${row.lib} | ${p === 'floor' ? 'compute only' : p} | ${v.toFixed(2)} | ${vsFloor} | ${vsPiscina} | ${min?.toFixed(2) ?? '—'} | ${minVsFloor} | ${minVsPiscina} |`);
     }
   }
-  out.push('', '| target (issue 5) | measured | met |', '|---|---|---|');
-  for (const t of r.targets) out.push(`| ${t.text} | ${t.value} | ${t.met === null ? '—' : t.met ? 'yes' : 'no'} |`);
+  out.push('', '| target | measured | met |', '|---|---|---|');
+  for (const t of r.targets) out.push(`| issue ${t.issue}: ${t.text} | ${t.value} | ${t.met === null ? '—' : t.met ? 'yes' : 'no'} |`);
   out.push('', ...r.notes.map((n) => `- ${n}`));
   return out.join('\n');
 }

@@ -39,6 +39,8 @@ export interface BenchPool {
   increment(): Promise<readonly [number, number]>;
   /** isolate-workgroup only: the tiny jobs `xs` as one batch (`dispatchAll`); resolves with every x + 1. */
   incAll?(xs: readonly number[]): Promise<number[]>;
+  /** isolate-workgroup only: busy-wait jobs of `us` µs as one `dispatchAll` batch (results: the ids). */
+  spinAll?(us: number, ids: readonly number[]): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,7 @@ async function openWorkgroup(workers: number, config: Lib.WorkgroupConfig): Prom
     name: 'isolate-workgroup',
     inc: (x) => wg.dispatch(new work.Inc(x)),
     incAll: (xs) => wg.dispatchAll(xs.map((x) => new work.Inc(x))),
+    spinAll: (us, ids) => wg.dispatchAll(ids.map((id) => new work.Spin(us, id))),
     spin: (us, id) => wg.dispatch(new work.Spin(us, id)),
     barrier: (sab, parties) => wg.dispatch(new work.Barrier(sab, parties)),
     async increment() {

@@ -66,7 +66,9 @@ export interface Target {
   readonly issue: number;
   readonly text: string;
   readonly value: string;
+  /** null: not measured — or, for a figure reported without a threshold, `info: true`. */
   readonly met: boolean | null;
+  readonly info?: boolean;
 }
 
 export function machineInfo(smoke: boolean): MachineInfo {
@@ -161,7 +163,7 @@ export function suiteMarkdown(s: SuiteResult): string {
   if (s.notes.length > 0) out.push('');
   if (s.targets && s.targets.length > 0) {
     out.push('Targets (reported, never asserted):', '');
-    for (const t of s.targets) out.push(`- issue ${t.issue}: ${t.text} — ${t.value} → **${t.met === null ? 'not measured' : t.met ? 'met' : 'missed'}**`);
+    for (const t of s.targets) out.push(t.info ? `- issue ${t.issue}: ${t.text} — ${t.value}` : `- issue ${t.issue}: ${t.text} — ${t.value} → **${t.met === null ? 'not measured' : t.met ? 'met' : 'missed'}**`);
     out.push('');
   }
   const m = s.machine;

@@ -14,6 +14,9 @@ import { OURS, openPool, type BenchPool } from '../lib/pools.js';
 import type { Metric, Row, SuiteOutput, Target } from '../lib/report.js';
 
 const TARGET_SPEEDUP = 1.8;
+const BATCH_ROW = `${OURS}, dispatchAll`;
+/** The machine the projection is for (issue 11): how small a job 16 workers still turn into 90% of 16×. */
+const PROJECTED_WORKERS = 16;
 
 function jobsFor(us: number, budgetMs: number, max: number): number {
   return Math.max(50, Math.min(max, Math.round((budgetMs * 1000) / us)));
@@ -29,9 +32,10 @@ function singleThread(us: number, count: number): number {
   return ms;
 }
 
-async function pooled(pool: BenchPool, us: number, count: number): Promise<number> {
+async function pooled(pool: BenchPool, us: number, count: number, batch = false): Promise<number> {
+  const ids = batch ? Array.from({ length: count }, (_, i) => i) : undefined;
   const t0 = performance.now();
-  const results = await runWindowed(count, count, (i) => pool.spin(us, i));
+  const results = ids ? await pool.spinAll!(us, ids) : await runWindowed(count, count, (i) => pool.spin(us, i));
   const ms = performance.now() - t0;
   checkEach(`${pool.name} ${us} µs jobs`, results, (i) => i);
   return ms;
@@ -72,18 +76,23 @@ export async function breakevenSuite(ctx: SuiteContext): Promise<SuiteOutput> {
 
   const rows: Row[] = [];
   const curves: Record<string, (number | undefined)[]> = {};
-  for (const lib of ctx.libs) {
+  // Per-job cost of the pool itself, from the 1 µs jobs (where the pool, not the work, sets the pace).
+  const perJob: Record<string, number> = {};
+  const variants = ctx.libs.map((lib) => ({ label: lib as string, lib, batch: false }));
+  if (ctx.libs.includes(OURS)) variants.splice(1, 0, { label: BATCH_ROW, lib: OURS, batch: true });
+  for (const { label: lib, lib: name, batch } of variants) {
     ctx.log(`breakeven: ${lib}`);
     let pool: BenchPool | undefined;
     try {
-      pool = await openPool(lib, ctx.workers);
+      pool = await openPool(name, ctx.workers);
       const speedups: (number | undefined)[] = [];
       for (let k = 0; k < sizes.length; k++) {
         const us = sizes[k]!;
-        await pooled(pool, us, Math.min(counts[k]!, 200)); // warm-up, checked
+        await pooled(pool, us, Math.min(counts[k]!, 200), batch); // warm-up, checked
         let best = Infinity;
-        for (let r = 0; r < reps; r++) best = Math.min(best, await pooled(pool, us, counts[k]!));
+        for (let r = 0; r < reps; r++) best = Math.min(best, await pooled(pool, us, counts[k]!, batch));
         speedups.push(single[k]! / best);
+        if (k === 0) perJob[lib] = (best * 1000) / counts[k]!;
       }
       curves[lib] = speedups;
       const values: Record<string, number> = {};
@@ -98,13 +107,34 @@ export async function breakevenSuite(ctx: SuiteContext): Promise<SuiteOutput> {
     }
   }
   const label = (us: number): string => (us >= 1000 ? `${us / 1000} ms` : `${us} µs`);
+  const fmtBe = (be: number | undefined): string => (be === undefined ? 'no result' : Number.isFinite(be) ? `from ${be.toFixed(1)} µs` : `not reached up to ${label(sizes.at(-1)!)}`);
   const metrics: Metric[] = [
     ...sizes.map((us) => ({ key: `s${us}`, label: label(us), better: 'higher' as const, digits: 2 })),
     { key: 'breakEven', label: `${TARGET_SPEEDUP}× from (µs)`, better: 'lower', ratios: true, digits: 1 },
   ];
   const ours = rows.find((r) => r.lib === OURS && r.error === undefined);
   const oursBe = ours?.values['breakEven'];
+  const oursBatchBe = rows.find((r) => r.lib === BATCH_ROW && r.error === undefined)?.values['breakEven'];
+  // One main thread feeds at most 1/c jobs a second (c: its per-job cost), so P workers on jobs of s µs
+  // reach min(P, s / c)× one thread; 90% of P (what 1.8× is of 2) needs s ≥ 0.9 · P · c.
+  const projection = (lib: string): string => {
+    const c = perJob[lib];
+    return c === undefined ? 'no result' : `${(0.9 * PROJECTED_WORKERS * c).toFixed(0)} µs (per-job cost ${c.toFixed(2)} µs)`;
+  };
   const targets: Target[] = [
+    {
+      issue: 11,
+      text: `2 workers reach ${TARGET_SPEEDUP}× over one thread at a job size ≤ 20 µs (dispatch / dispatchAll)`,
+      value: `${fmtBe(oursBe)} / ${fmtBe(oursBatchBe)}`,
+      met: oursBe === undefined ? null : oursBe <= 20,
+    },
+    {
+      issue: 11,
+      text: `projected for ${PROJECTED_WORKERS} workers (one main thread): job size that reaches 90% of ${PROJECTED_WORKERS}× (dispatch / dispatchAll)`,
+      value: `${projection(OURS)} / ${projection(BATCH_ROW)}`,
+      met: null,
+      info: true,
+    },
     {
       issue: 7,
       text: `2 workers reach ${TARGET_SPEEDUP}× over one thread at a job size ≤ 20 µs`,

@@ -43,6 +43,12 @@ export async function membersSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const ours = rows.find((r) => r.lib === OURS && r.error === undefined);
   const targets: Target[] = [
     {
+      issue: 11,
+      text: 'member invoke round trip p50 ≤ 2 µs, p99 ≤ 50 µs (quiet machine)',
+      value: ours ? `p50 ${ours.values['p50']!.toFixed(2)} µs, p99 ${ours.values['p99']!.toFixed(0)} µs` : 'no result',
+      met: ours ? ours.values['p50']! <= 2 && ours.values['p99']! <= 50 : null,
+    },
+    {
       issue: 3,
       text: 'member invoke round trip within 1.2× of dispatch',
       value: ours ? `invoke p50 ${ours.values['p50']!.toFixed(1)} µs = ${ours.values['overJob']!.toFixed(2)}× the job round trip` : 'no result',
