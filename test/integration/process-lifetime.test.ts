@@ -106,6 +106,8 @@ function explain(name: string, r: LifetimeRun): string {
 const operations = [
   'launch',
   'dispatch',
+  'dispatchAll',
+  'dispatchAllSettled-kill',
   'invoke',
   'addInstance',
   'destroyInstance-twice',
