@@ -49,8 +49,8 @@ export interface WorkgroupBatchOptions<P = unknown> {
    * How many consecutive jobs travel and run together as one chunk (an integer >= 1). A chunk costs one
    * queue cell, one claim and one result record, so bigger chunks make tiny jobs cheaper; its jobs run
    * one after the other on one worker, so smaller chunks spread uneven jobs better. Default: the batch
-   * split into about 16 chunks per worker, at most 256 jobs a chunk. A worker that dies mid-chunk fails
-   * the chunk's unfinished jobs with it: use 1 when each job must fail alone.
+   * split into about 16 chunks per worker, at most 256 jobs and about 8 KiB a chunk. A worker that dies
+   * mid-chunk fails every job of the chunk with it: use 1 when each job must fail alone.
    */
   readonly chunkSize?: number;
 }

@@ -30,6 +30,19 @@ export interface JobCallsHost {
   resolveIndex(index: number): WorkerSlot | Error;
 }
 
+/** A batch chunk's encoded size the default chunk size aims at (judged by the batch's first job). */
+const CHUNK_TARGET_BYTES = 8 * 1024;
+
+/** What sending a batch's chunks needs (see JobCalls.#sendChunks). */
+interface BatchSending {
+  readonly jobs: readonly unknown[];
+  readonly batch: Batch;
+  readonly site: { stack?: string } | undefined;
+  readonly onProgress: ((value: unknown, index: number) => void) | undefined;
+  readonly entries: Pending[];
+  readonly cancelRest: (reason: Error) => void;
+}
+
 /** Default jobs per chunk of a batch: about 16 chunks per worker (room to balance uneven jobs), at most 256. */
 export function autoChunkSize(jobs: number, workers: number): number {
   return Math.max(1, Math.min(256, Math.floor(jobs / (Math.max(1, workers) * 16))));
@@ -146,11 +159,11 @@ export class JobCalls {
     const refused = this.#host.refusal();
     if (refused) return Promise.reject(refused);
     const waitFor = this.#host.modulesReady() ?? classesToLoad(this.#codec, jobs[0]);
-    if (waitFor) return waitFor.then(() => this.#dispatchAllNow(jobs, options, site, mode, false));
-    return this.#dispatchAllNow(jobs, options, site, mode, false);
+    if (waitFor) return waitFor.then(() => this.#dispatchAllNow(jobs, options, site, mode));
+    return this.#dispatchAllNow(jobs, options, site, mode);
   }
 
-  #dispatchAllNow(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode, retried: boolean): Promise<unknown[]> {
+  #dispatchAllNow(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode): Promise<unknown[]> {
     const refused = this.#host.refusal();
     if (refused) return Promise.reject(refused);
     const signal = options?.signal;
@@ -163,9 +176,12 @@ export class JobCalls {
         return Promise.reject(new TypeError(`dispatchAll() expects WorkgroupJob instances (objects with an execute() method), got ${describeValue(job)} at index ${i}`));
       }
     }
+    const n = jobs.length;
+    const chunk = options?.chunkSize ?? this.#chunkSizeFor(jobs);
+    const chunks = Math.ceil(n / chunk);
     const max = this.#config.maxQueue;
-    if (max !== Infinity && this.#dispatcher.queuedCount + jobs.length > max) {
-      return Promise.reject(new WorkgroupQueueFullException(`a batch of ${jobs.length} jobs does not fit the job queue (maxQueue ${max}, ${this.#dispatcher.queuedCount} queued): wait for jobs to finish, send a smaller batch or raise \`maxQueue\``));
+    if (max !== Infinity && this.#dispatcher.queuedCount + chunks > max) {
+      return Promise.reject(new WorkgroupQueueFullException(`a batch of ${n} jobs in ${chunks} chunks does not fit the job queue (maxQueue ${max}, ${this.#dispatcher.queuedCount} queued): wait for jobs to finish, send a smaller batch, raise \`chunkSize\` or \`maxQueue\``));
     }
     let resolve!: (v: unknown[]) => void;
     let reject!: (e: unknown) => void;
@@ -173,8 +189,6 @@ export class JobCalls {
       resolve = res;
       reject = rej;
     });
-    const n = jobs.length;
-    const chunk = options?.chunkSize ?? autoChunkSize(n, this.#workers.liveCount);
     const batch = new Batch(mode, n, chunk, resolve, reject);
     const entries: Pending[] = [];
     const onProgress = options?.onProgress;
@@ -182,28 +196,6 @@ export class JobCalls {
       for (const p of entries) if (this.#pending.get(p.id) === p && p.status !== 'cancelled') this.#cancellation.cancel(p, reason);
     };
     batch.onFirstFailure = () => cancelRest(new WorkgroupJobAbortedException('another job of its batch failed - job cancelled'));
-    const settled = mode === 'settled';
-    for (let start = 0; start < n; start += chunk) {
-      const end = Math.min(n, start + chunk);
-      const body = new BatchChunk(jobs.slice(start, end) as WorkgroupJob[], settled);
-      // Reports come as [index in the chunk, value].
-      const report = onProgress === undefined ? undefined : (pair: unknown) => onProgress((pair as [number, unknown])[1], start + (pair as [number, unknown])[0]);
-      const p = this.#pending.createInBatch(batch, start, site, report);
-      const error = this.#enqueue(p, body);
-      if (error) {
-        // Nothing of the batch may run alone: take back what was sent, then fail the batch with the reason.
-        const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.#codec, body) : undefined;
-        batch.abandon(); // settles nothing more: a retry (after loading classes) or the rejection below answers
-        cancelRest(new WorkgroupJobAbortedException('another job of its batch could not be sent - job cancelled'));
-        if (nested) return nested.then(() => this.#dispatchAllNow(jobs, options, site, mode, true));
-        return Promise.reject(sendError(error));
-      }
-      entries.push(p);
-      this.#pending.add(p);
-      // A big batch takes a while to encode: wake the workers for the first chunks now, so they run while
-      // main encodes the rest (the once-per-tick wake-up would leave them idle until the batch is sent).
-      if ((entries.length & 15) === 1) this.#dispatcher.kick();
-    }
     if (signal !== undefined || options?.timeout !== undefined) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => {
@@ -225,7 +217,70 @@ export class JobCalls {
         if (timer !== undefined) clearTimeout(timer);
       };
     }
-    this.#dispatcher.scheduleKick();
+    this.#sendChunks({ jobs, batch, site, onProgress, entries, cancelRest }, 0, -1);
     return promise;
+  }
+
+  /**
+   * Sends the chunks of a batch from the one starting at job `from` on. A chunk that names a class whose
+   * module main has not imported yet waits for that import (once per chunk), then the sending goes on
+   * from that chunk — the chunks sent before it keep running. Any other chunk that cannot be sent fails
+   * the batch with that reason, like a job that throws: the chunks not started are cancelled.
+   */
+  #sendChunks(b: BatchSending, from: number, retriedAt: number): void {
+    const { jobs, batch, entries } = b;
+    const chunk = batch.chunk;
+    const settled = batch.mode === 'settled';
+    if (retriedAt >= 0) {
+      const refused = this.#host.refusal();
+      if (refused) {
+        batch.fail(refused);
+        b.cancelRest(refused);
+        return;
+      }
+    }
+    for (let start = from; start < jobs.length && !batch.done; start += chunk) {
+      const end = Math.min(jobs.length, start + chunk);
+      const body = new BatchChunk(jobs.slice(start, end) as WorkgroupJob[], settled);
+      const onProgress = b.onProgress;
+      // Reports come as [index in the chunk, value].
+      const report = onProgress === undefined ? undefined : (pair: unknown) => onProgress((pair as [number, unknown])[1], start + (pair as [number, unknown])[0]);
+      const p = this.#pending.createInBatch(batch, start, b.site, report);
+      const error = this.#enqueue(p, body);
+      if (error) {
+        const nested = retriedAt !== start && error instanceof UnsendableError ? loadNestedClasses(this.#codec, body) : undefined;
+        if (nested) {
+          nested.then(
+            () => this.#sendChunks(b, start, start),
+            (e: unknown) => {
+              batch.fail(e);
+              b.cancelRest(new WorkgroupJobAbortedException('another job of its batch could not be sent - job cancelled'));
+            },
+          );
+        } else {
+          batch.fail(sendError(error));
+          b.cancelRest(new WorkgroupJobAbortedException('another job of its batch could not be sent - job cancelled'));
+        }
+        break;
+      }
+      entries.push(p);
+      this.#pending.add(p);
+      // A big batch takes a while to encode: wake the workers for the first chunks now, so they run while
+      // main encodes the rest (the once-per-tick wake-up would leave them idle until the batch is sent).
+      if ((entries.length & 15) === 1) this.#dispatcher.kick();
+    }
+    this.#dispatcher.scheduleKick();
+  }
+
+  /**
+   * The default jobs per chunk: about 16 chunks per worker, at most 256 jobs, and — judged by the size of
+   * the first job encoded — at most about CHUNK_TARGET_BYTES a chunk, so big jobs travel one or a few at
+   * a time (a chunk's frame, and its answer, must fit the shared arena with the others in flight).
+   */
+  #chunkSizeFor(jobs: readonly unknown[]): number {
+    const byCount = autoChunkSize(jobs.length, this.#workers.liveCount);
+    if (byCount === 1) return 1;
+    const bytes = this.#codec.encodedSize(jobs[0]);
+    return bytes === undefined ? byCount : Math.max(1, Math.min(byCount, Math.floor(CHUNK_TARGET_BYTES / Math.max(1, bytes))));
   }
 }

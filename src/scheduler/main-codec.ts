@@ -10,7 +10,7 @@ import { refuseReleased } from '../shared/arena-views.js';
 import { BIG_BINARY_THRESHOLD, OutOfBand } from '../shared/out-of-band.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
-import { type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
+import { encodeValue, type DecodeHooks, type EncodeHooks } from '../codec/codec.js';
 import { ClassUnavailableError, DecodeSuspend } from '../codec/errors.js';
 import { ClassTableWriter } from '../ring/class-table.js';
 import { ClassRegistry, deferredMessage, splitClassId } from '../shared/class-registry.js';
@@ -146,6 +146,27 @@ export class MainCodec {
     for (const wake of this.#bufferWaiters.get(key) ?? []) wake();
     this.#bufferWaiters.delete(key);
   }
+
+  /**
+   * The encoded size of `value` with big binary payloads counted inline (nothing leaves main: no arena
+   * copy, no transfer), or undefined when it cannot be encoded. For sizing, not for sending.
+   */
+  encodedSize(value: unknown): number | undefined {
+    const w = this.writer;
+    try {
+      w.beginScratch();
+      encodeValue(w, value, this.#sizingHooks, 'job');
+      return w.spilled ? w.bytes().length : w.length;
+    } catch {
+      return undefined;
+    }
+  }
+
+  get #sizingHooks(): EncodeHooks {
+    return (this.#sizing ??= { ...this.encodeHooks, bigBinary: undefined, bigBinaryThreshold: Infinity });
+  }
+
+  #sizing: EncodeHooks | undefined;
 
   /** Decodes one value. May throw DecodeSuspend (then nothing out of band was consumed). */
   decode(u8: Uint8Array, start: number, end: number, slot: number): unknown {

@@ -190,7 +190,9 @@ export class PendingTable {
   }
 
   #newId(): number {
-    const id = this.#nextId;
+    let id = this.#nextId;
+    // After 2^31 - 1 ids the counter comes round: an id still held by a call that lived that long is skipped.
+    while (this.#entries.get(id) !== undefined) id = id >= 0x7ffffffe ? 1 : id + 1;
     this.#nextId = id >= 0x7ffffffe ? 1 : id + 1;
     return id;
   }

@@ -305,11 +305,14 @@ export class ResultsLoop {
    * handler) before they reach the caller.
    */
   #settleChunk(p: Pending, value: unknown, ws: WorkerSlot): void {
-    const settled = p.batch!.mode === 'settled';
+    if (this.#pending.get(p.id) !== p || p.status === 'cancelled') return; // settled meanwhile (a decode that waited)
+    const batch = p.batch!;
+    const count = Math.min(batch.chunk, batch.results.length - p.index);
+    const settled = batch.mode === 'settled';
     const results = settled && Array.isArray(value) ? (value[0] as unknown) : value;
     const failures = settled && Array.isArray(value) ? (value[1] as unknown) : undefined;
-    if (!Array.isArray(results) || (failures !== undefined && !Array.isArray(failures))) {
-      const error = new InvalidWorkgroupResponseException(`worker #${ws.index} answered a batch chunk with ${describeValue(value)}`);
+    if (!Array.isArray(results) || results.length !== count || (failures !== undefined && !validFailures(failures, count))) {
+      const error = new InvalidWorkgroupResponseException(`worker #${ws.index} answered a batch chunk of ${count} jobs with ${describeValue(value)}`);
       this.#reject(p, error, 'communication', ws);
       return;
     }
@@ -410,4 +413,14 @@ export class ResultsLoop {
     if (fire) this.#errors.fire('job', error, { isolateIndex: ws.index, jobId: p.id });
     return error;
   }
+}
+
+/** A settled chunk's failures: `[index, error]` pairs, each index one of the chunk's jobs. */
+function validFailures(failures: unknown, count: number): failures is unknown[] {
+  if (!Array.isArray(failures) || failures.length % 2 !== 0) return false;
+  for (let k = 0; k < failures.length; k += 2) {
+    const i = failures[k];
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= count) return false;
+  }
+  return true;
 }

@@ -15,7 +15,8 @@
  * - `settled` true (`dispatchAllSettled`): every job runs; resolves with `[results, failures]`, where
  *   `failures` lists `[index, error]` pairs (undefined when none failed).
  */
-import { WorkgroupJob, bindRuntime, runtimeOf, type WorkerRuntime } from './job.js';
+import { WorkgroupException } from './errors.js';
+import { WorkgroupJob, bindRuntime, runtimeOf, unbindRuntime, type WorkerRuntime } from './job.js';
 
 /** `[index, error]` pairs of the jobs of a settled chunk that failed, flattened. */
 export type ChunkFailures = unknown[] | undefined;
@@ -40,9 +41,10 @@ export class BatchChunk extends WorkgroupJob {
 /** The runtime each job of a chunk sees: the chunk's, with progress tagged by the job's index. */
 class InnerRuntime implements WorkerRuntime {
   readonly #outer: WorkerRuntime;
-  index = 0;
-  constructor(outer: WorkerRuntime) {
+  readonly #index: number;
+  constructor(outer: WorkerRuntime, index: number) {
     this.#outer = outer;
+    this.#index = index;
   }
   get isolateIndex(): number {
     return this.#outer.isolateIndex;
@@ -51,7 +53,7 @@ class InnerRuntime implements WorkerRuntime {
     return this.#outer.signal;
   }
   report(value: unknown): void {
-    this.#outer.report([this.index, value]);
+    this.#outer.report([this.#index, value]);
   }
   allocate: WorkerRuntime['allocate'] = (ctor, length) => this.#outer.allocate(ctor, length);
   release(array: ArrayBufferView): void {
@@ -63,6 +65,27 @@ class InnerRuntime implements WorkerRuntime {
   notifyHost(command: unknown): Promise<unknown> {
     return this.#outer.notifyHost(command);
   }
+}
+
+/** The answers of settled chunks (so the worker can tell one apart when it cannot be sent). */
+const settledAnswers = new WeakSet<object>();
+
+/**
+ * A settled chunk's answer that could not be sent: `unsendable(value)` says which results cannot (the
+ * reason, or undefined); those become failures of their own jobs — the job ran, its result is lost — and
+ * the rest is kept. Undefined when `answer` is not a settled chunk's answer.
+ */
+export function withoutUnsendableResults(answer: unknown, unsendable: (value: unknown) => unknown): unknown {
+  if (answer === null || typeof answer !== 'object' || !settledAnswers.has(answer)) return undefined;
+  const [results, failures] = answer as [unknown[], ChunkFailures];
+  const kept: unknown[] = failures ?? [];
+  for (let i = 0; i < results.length; i++) {
+    const reason = unsendable(results[i]);
+    if (reason === undefined) continue;
+    results[i] = undefined;
+    kept.push(i, new WorkgroupException(`the job ran, but its result could not be sent: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: reason }));
+  }
+  return [results, kept.length > 0 ? kept : undefined];
 }
 
 class ChunkRun {
@@ -83,7 +106,6 @@ class ChunkRun {
   run(from: number): unknown {
     const jobs = this.#jobs;
     const outer = this.#outer;
-    let inner: InnerRuntime | undefined;
     for (let i = from; i < jobs.length; i++) {
       const signal = outer.signal;
       if (signal.aborted) throw signal.reason;
@@ -92,31 +114,43 @@ class ChunkRun {
         this.#fail(i, new TypeError('the dispatched object has no execute() method'));
         continue;
       }
-      inner ??= new InnerRuntime(outer);
-      inner.index = i;
-      bindRuntime(job, inner);
+      bindRuntime(job, new InnerRuntime(outer, i));
       let out: unknown;
       try {
         out = job.execute();
       } catch (e) {
+        this.#done(job);
         this.#fail(i, e);
         continue;
       }
       if (out !== null && (typeof out === 'object' || typeof out === 'function') && typeof (out as { then?: unknown }).then === 'function') {
         return Promise.resolve(out).then(
           (v) => {
+            this.#done(job);
             this.#results[i] = v;
             return this.run(i + 1);
           },
           (e: unknown) => {
+            this.#done(job);
             this.#fail(i, e);
             return this.run(i + 1);
           },
         );
       }
+      this.#done(job);
       this.#results[i] = out;
     }
-    return this.#settled ? [this.#results, this.#failures] : this.#results;
+    if (!this.#settled) return this.#results;
+    const answer = [this.#results, this.#failures];
+    settledAnswers.add(answer);
+    return answer;
+  }
+
+  /** A job ended: later reports of it go nowhere, and its last report is written before the next job
+   *  can report (one report waits for room per chunk). */
+  #done(job: WorkgroupJob): void {
+    unbindRuntime(job);
+    this.#outer.flushReports?.();
   }
 
   #fail(i: number, error: unknown): void {

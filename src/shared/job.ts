@@ -47,6 +47,9 @@ export interface WorkerRuntime {
   release(array: ArrayBufferView): void;
   transfer(buffers: readonly ArrayBuffer[]): void;
   notifyHost(command: unknown): Promise<unknown>;
+  /** Internal: writes a report still waiting for room in the result ring now (waits for room), so the
+   *  next job of a batch chunk cannot replace it. */
+  flushReports?(): void;
 }
 
 /**

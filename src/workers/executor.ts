@@ -5,6 +5,7 @@
  * record after its last report. Synchronous work finishes inside the turn that took it; async work
  * finishes in a promise callback, which publishes at once and wakes the loop.
  */
+import { withoutUnsendableResults } from '../shared/batch-chunk.js';
 import { WorkgroupException } from '../shared/errors.js';
 import { bindRuntime, unbindRuntime } from '../shared/job.js';
 import { DecodeSuspend } from '../codec/errors.js';
@@ -188,6 +189,15 @@ export class Executor {
     this.#writer.flush();
   }
 
+  #tryWrite(id: number, value: unknown, running: Running): boolean {
+    try {
+      this.#writer.write(REC_OK, [id], value, 'result', running.transfers);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Writes the result (or error) of `running` after its last report, and frees its running word. */
   #finish(running: Running, origin: number, value: unknown, ok: boolean): void {
     if (running.done) return;
@@ -202,6 +212,13 @@ export class Executor {
       try {
         writer.write(REC_OK, [id], value, 'result', running.transfers);
       } catch (e) {
+        // A settled batch chunk: only its jobs whose results cannot be sent fail; the others keep theirs.
+        const repaired = withoutUnsendableResults(value, (v) => ctx.codec.unsendableReason(v));
+        if (repaired !== undefined && this.#tryWrite(id, repaired, running)) {
+          ctx.control.countFinished(true);
+          this.#slots.end(running);
+          return;
+        }
         // The user code ran and returned something that cannot be sent: its error (routed like one it
         // threw), saying so — not an internal failure, which main would word "could not run the job".
         ok = false;

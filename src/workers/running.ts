@@ -15,6 +15,8 @@ export interface RunServices {
   signalFor(running: Running): AbortSignal;
   /** `this.report(value)` (see ResultWriter.report). */
   report(running: Running, value: unknown): void;
+  /** Writes the report of `running` waiting for room, waiting for room (see ResultWriter.writeCoalesced). */
+  flushReport(running: Running): void;
   allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable;
   release(array: ArrayBufferView): void;
   /** `this.notifyHost(command)`; member id 0 for a job. */
@@ -55,6 +57,10 @@ export class Running implements WorkerRuntime {
 
   report(value: unknown): void {
     if (this.id !== 0) this.#services.report(this, value); // a member's own runtime reports to nobody
+  }
+
+  flushReports(): void {
+    if (this.coalesced !== undefined && !this.done) this.#services.flushReport(this);
   }
 
   allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {

@@ -170,6 +170,19 @@ export class WorkerCodec {
   }
 
 
+  /** Why `value` cannot be sent as a result (the encoder's error), or undefined when it can. Side-effect free. */
+  unsendableReason(value: unknown): unknown {
+    try {
+      this.writer.beginScratch();
+      encodeValue(this.writer, value, this.encodeHooks, 'result');
+      return undefined;
+    } catch (e) {
+      return e;
+    } finally {
+      this.outOfBand.abandon(); // nothing of the trial goes anywhere
+    }
+  }
+
   /** Encodes a value into a fresh non-shared byte array (for control messages); a value that cannot be
    *  sent goes as `plainError(value)` instead. */
   encodeStandalone(value: unknown, root: string): Uint8Array {

@@ -149,6 +149,16 @@ describe('batch chunks (chunkSize)', () => {
     expect(wg.pendingCount).toBe(0);
   });
 
+  it('maxQueue counts a batch by its chunks: a batch that does not fit is refused whole, saying so', async () => {
+    const wg = await launched(1, { maxQueue: 4 });
+    const jobs = Array.from({ length: 100 }, (_, i) => new w.Add(i, 1));
+    const err = await wg.dispatchAll(jobs, { chunkSize: 10 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(lib.WorkgroupQueueFullException);
+    expect((err as Error).message).toMatch(/100 jobs in 10 chunks does not fit the job queue \(maxQueue 4/);
+    expect(wg.pendingCount).toBe(0);
+    expect(await wg.dispatchAll(jobs, { chunkSize: 50 })).toEqual(jobs.map((_, i) => i + 1));
+  });
+
   it('any chunk size gives the same results in order, and every job runs exactly once', async () => {
     const wg = await launched(2);
     const runs = counters(101);
@@ -202,7 +212,7 @@ describe('batch chunks (chunkSize)', () => {
     expect(handled).toEqual([custom, (out[2] as PromiseRejectedResult).reason]);
   });
 
-  it('a worker killed mid-chunk fails that chunk’s unfinished jobs with it; the other chunks finish, nothing stays pending', async () => {
+  it('a worker killed mid-chunk fails that chunk’s jobs with it; the other chunks finish, nothing stays pending', async () => {
     const wg = await launched(2, { concurrency: 1 });
     const runs = counters(40);
     // Chunks of 10 jobs of 30 ms: longer than kill()'s grace for a running job to finish (200 ms).
@@ -220,6 +230,71 @@ describe('batch chunks (chunkSize)', () => {
     for (let i = 0; i < 40; i++) if (!rejected.includes(i)) expect(out[i]).toEqual({ status: 'fulfilled', value: 2 * i + 1 });
     expect(Math.max(...Array.from(runs))).toBe(1);
     expect(wg.pendingCount).toBe(0);
+  });
+
+  // Found in review: each of the following failed before its fix.
+  it('a chunk that needs a class main has not imported yet waits for it; the chunks sent before it run once', async () => {
+    const { Square } = await import(new URL('../fixtures/static-module.mjs', import.meta.url).href);
+    const wg = await launched(2);
+    const runs = counters(300);
+    const pad = 'x'.repeat(20_000); // big jobs: one a chunk, so many chunks are sent before the last one
+    const jobs = [...Array.from({ length: 300 }, (_, i) => new f.Counted(runs, i, i, 0, pad)), new Square(3)];
+    const out = await within(wg.dispatchAll(jobs), 20_000, 'the batch');
+    expect(out[300]).toBe(9);
+    expect(Math.max(...Array.from(runs))).toBe(1);
+    expect(Math.min(...Array.from(runs))).toBe(1);
+  });
+
+  it('a job that cannot be sent fails the batch with the reason, like one that throws; the rest is cancelled', async () => {
+    const wg = await launched(2);
+    const runs = counters(300);
+    const jobs = [...Array.from({ length: 300 }, (_, i) => new f.Counted(runs, i, i, 5)), new w.Echo({ fn: () => 1 })];
+    await expect(wg.dispatchAll(jobs, { chunkSize: 10 })).rejects.toThrow(/is a function/);
+    await within(
+      (async () => {
+        while (wg.pendingCount > 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      10_000,
+      'the rest of the batch settling',
+    );
+    expect(Math.max(...Array.from(runs))).toBeLessThanOrEqual(1);
+    expect(Array.from(runs).filter((n) => n > 0).length).toBeLessThan(300); // cancelled, not all run
+  });
+
+  it('in dispatchAllSettled, a result that cannot be sent fails its own job only', async () => {
+    const wg = await launched(1);
+    const out = await wg.dispatchAllSettled([new w.Add(1, 1), new w.ReturnUnsendable(), new w.Add(2, 2)], { chunkSize: 3 });
+    expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(out[0]).toEqual({ status: 'fulfilled', value: 2 });
+    expect(((out[1] as PromiseRejectedResult).reason as Error).message).toMatch(/the job ran, but its result could not be sent/);
+  });
+
+  it('a report made after its job ended goes nowhere (not to the next job of the chunk)', async () => {
+    const wg = await launched(1);
+    const seen: Array<[unknown, number]> = [];
+    await wg.dispatchAll([new f.LateReport(10), new w.Sleep(60)], { chunkSize: 2, onProgress: (v, i) => seen.push([v, i]) });
+    expect(seen).toEqual([]);
+  });
+
+  it('the last report of every job of a chunk arrives, even when reports are coalesced', async () => {
+    const wg = await launched(1, { resultRingBytes: 1024 });
+    const last = new Map<number, unknown>();
+    const batch = wg.dispatchAll([0, 1, 2].map(() => new f.Burst(400, 'p'.repeat(40))), {
+      chunkSize: 3,
+      onProgress: (v, i) => last.set(i, (v as { i: number }).i),
+    });
+    const end = Date.now() + 300;
+    while (Date.now() < end); // main busy: the ring fills, reports are coalesced
+    expect(await within(batch, 10_000, 'the batch')).toEqual([400, 400, 400]);
+    expect([last.get(0), last.get(1), last.get(2)]).toEqual([400, 400, 400]);
+  });
+
+  it('big jobs are not packed into chunks the shared arena cannot hold (default chunk size)', async () => {
+    const wg = await launched(1, { arenaMaxBytes: 1 << 20, arenaInitialBytes: 1 << 20, queueCapacity: 16 });
+    const jobs = Array.from({ length: 1000 }, (_, i) => new w.Echo(String(i).padEnd(16_000, 'x')));
+    const out = await within(wg.dispatchAll(jobs), 20_000, 'the batch');
+    expect(out.length).toBe(1000);
+    expect((out[999] as string).startsWith('999x')).toBe(true);
   });
 });
 
