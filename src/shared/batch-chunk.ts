@@ -16,7 +16,7 @@
  *   `failures` lists `[index, error]` pairs (undefined when none failed).
  */
 import { WorkgroupException } from './errors.js';
-import { WorkgroupJob, bindRuntime, runtimeOf, unbindRuntime, type WorkerRuntime } from './job.js';
+import { WorkgroupJob, bindRuntime, runtimeOf, unbindRuntime, type SharedTypedArray, type TypedArrayConstructor, type WorkerRuntime } from './job.js';
 
 /** `[index, error]` pairs of the jobs of a settled chunk that failed, flattened. */
 export type ChunkFailures = unknown[] | undefined;
@@ -55,7 +55,9 @@ class InnerRuntime implements WorkerRuntime {
   report(value: unknown): void {
     this.#outer.report([this.#index, value]);
   }
-  allocate: WorkerRuntime['allocate'] = (ctor, length) => this.#outer.allocate(ctor, length);
+  allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable {
+    return this.#outer.allocate(ctor, length);
+  }
   release(array: ArrayBufferView): void {
     this.#outer.release(array);
   }
@@ -107,8 +109,11 @@ class ChunkRun {
     const jobs = this.#jobs;
     const outer = this.#outer;
     for (let i = from; i < jobs.length; i++) {
-      const signal = outer.signal;
-      if (signal.aborted) throw signal.reason;
+      if (outer.cancelled?.() ?? outer.signal.aborted) {
+        const signal = outer.signal;
+        if (signal.aborted) throw signal.reason; // (reading `aborted` aborts it from the cancel word)
+        throw new Error('the batch was cancelled');
+      }
       const job = jobs[i]!;
       if (job === null || typeof job !== 'object' || typeof job.execute !== 'function') {
         this.#fail(i, new TypeError('the dispatched object has no execute() method'));

@@ -50,6 +50,8 @@ export interface WorkerRuntime {
   /** Internal: writes a report still waiting for room in the result ring now (waits for room), so the
    *  next job of a batch chunk cannot replace it. */
   flushReports?(): void;
+  /** Internal: whether the caller cancelled the work, read without making an AbortSignal. */
+  cancelled?(): boolean;
 }
 
 /**

@@ -94,6 +94,11 @@ export class RunSlots {
     control.setRunningCount(this.#runningCount);
   }
 
+  /** Whether main wrote the id of `running` into its cancel word (work beyond the words: never). */
+  isCancelled(running: Running): boolean {
+    return running.runSlot >= 0 && this.#control.isCancelled(running.runSlot, running.id);
+  }
+
   /** The job's `this.signal`: aborted when main writes its id into its cancel word. */
   signalFor(running: Running): AbortSignal {
     if (!running.controller) {

@@ -17,6 +17,8 @@ export interface RunServices {
   report(running: Running, value: unknown): void;
   /** Writes the report of `running` waiting for room, waiting for room (see ResultWriter.writeCoalesced). */
   flushReport(running: Running): void;
+  /** Whether main wrote the id of `running` into its cancel word (see RunSlots.isCancelled). */
+  isCancelled(running: Running): boolean;
   allocate<C extends TypedArrayConstructor>(ctor: C, length: number): SharedTypedArray<C> & Disposable;
   release(array: ArrayBufferView): void;
   /** `this.notifyHost(command)`; member id 0 for a job. */
@@ -57,6 +59,10 @@ export class Running implements WorkerRuntime {
 
   report(value: unknown): void {
     if (this.id !== 0) this.#services.report(this, value); // a member's own runtime reports to nobody
+  }
+
+  cancelled(): boolean {
+    return this.controller !== undefined ? this.controller.signal.aborted : this.#services.isCancelled(this);
   }
 
   flushReports(): void {

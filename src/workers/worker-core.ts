@@ -92,6 +92,7 @@ export class WorkerCore {
       signalFor: (running) => this.#slots.signalFor(running),
       report: (running, value) => this.#writer.report(running, value),
       flushReport: (running) => void this.#writer.writeCoalesced(running, true),
+      isCancelled: (running) => this.#slots.isCancelled(running),
       allocate: <C extends TypedArrayConstructor>(ctor: C, length: number) => allocateOn(arena, ctor, length),
       release: (array) => releaseOn(arena, array),
       notifyHost: (command, memberId) => this.#members.notifyHost(command, memberId),
