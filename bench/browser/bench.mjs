@@ -124,7 +124,18 @@ window.runBench = async ({ smoke, config = {} }) => {
     await throughput(run, Math.min(jobs, 5_000));
     await latency(run, Math.min(trips, 200));
   }
+  // The same tiny jobs as one dispatchAll batch (isolate-workgroup's batch path).
+  const batchAll = async (n) => {
+    const t0 = performance.now();
+    const results = await wg.dispatchAll(Array.from({ length: n }, (_, i) => new Add(i, 1)));
+    const ms = performance.now() - t0;
+    check(results, 1);
+    return (n / ms) * 1000;
+  };
+  const batched = [];
+  await batchAll(Math.min(jobs, 5_000));
   for (let rep = 0; rep < reps; rep++) {
+    batched.push(await batchAll(jobs));
     for (const [name, run] of Object.entries(libs)) out[name].throughput.push(await throughput(run, jobs));
     for (const [name, run] of Object.entries(libs)) {
       const { p50, p99 } = await latency(run, trips);
@@ -139,6 +150,7 @@ window.runBench = async ({ smoke, config = {} }) => {
   for (const [name, m] of Object.entries(out)) {
     summary[name] = { throughput: median(m.throughput), p50: median(m.p50), p99: median(m.p99), samples: m };
   }
+  summary['isolate-workgroup, dispatchAll'] = { throughput: median(batched), samples: { throughput: batched } };
   document.querySelector('#out').textContent = JSON.stringify(summary, null, 2);
   return {
     startup: started,
