@@ -1,5 +1,5 @@
 // Model-based randomized test over the public API (fast-check commands) with real workers: dispatch
-// (any worker or pinned), invoke, addInstance, destroyInstance, kill, addIsolate, abort, timeout, probe,
+// (any worker or pinned), batches (dispatchAll / dispatchAllSettled in chunks), invoke, addInstance, destroyInstance, kill, addIsolate, abort, timeout, probe,
 // big payloads (>= 64 KiB non-shared buffers and arrays on the workgroup's shared memory) and shutdown,
 // interleaved without awaiting the jobs. After each run:
 //  - every promise settled (within a bound; a hang fails with the operations still pending),
@@ -24,6 +24,8 @@ const RUNS = process.env.MODEL_RUNS !== undefined ? Number(process.env.MODEL_RUN
 /** Time budget: runs that would start after it are skipped (the runs done still count), so CI stays ~30 s. */
 const BUDGET_MS = process.env.MODEL_MS !== undefined ? Number(process.env.MODEL_MS) : 25_000;
 const MAX_OPS = 400;
+/** Most jobs in one generated batch (each is an operation of the model). */
+const BATCH_MAX = 12;
 const BIG = 64 * 1024;
 
 type Payload = 'none' | 'small' | 'big' | 'arena';
@@ -125,6 +127,65 @@ class DispatchCmd implements AsyncCommand<Model, Real> {
   }
   toString(): string {
     return `dispatch(pin=${this.pinPick ?? 'any'}, ${this.payload}, ${this.ms} ms, ${this.cancel})`;
+  }
+}
+
+/** A batch of jobs for any worker: each job is an operation of the model, settled by the batch. */
+class BatchCmd implements AsyncCommand<Model, Real> {
+  readonly size: number;
+  readonly chunkSize: number | undefined;
+  readonly settled: boolean;
+  readonly payload: Payload;
+  readonly ms: number;
+  readonly cancel: 'none' | 'abort-later' | 'timeout';
+  constructor(size: number, chunkSize: number | undefined, settled: boolean, payload: Payload, ms: number, cancel: 'none' | 'abort-later' | 'timeout') {
+    this.size = size;
+    this.chunkSize = chunkSize;
+    this.settled = settled;
+    this.payload = payload === 'arena' ? 'small' : payload; // (an arena array is released per operation)
+    this.ms = ms;
+    this.cancel = cancel;
+  }
+  check(m: Readonly<Model>): boolean {
+    return !m.shutdown;
+  }
+  async run(_m: Model, r: Real): Promise<void> {
+    const ops: Op[] = [];
+    const jobs: unknown[] = [];
+    for (let k = 0; k < this.size; k++) {
+      const slot = r.ops.length + ops.length;
+      const pl = payloadFor(r, this.payload, slot + 1);
+      ops.push({ what: `${this.toString()}[${k}]`, slot, expectedSum: pl.sum, mayFail: this.cancel !== 'none', worker: -1, member: -1, settles: 0, outcome: 'pending' });
+      jobs.push(new d.Check(r.counters, slot, pl.data, this.ms));
+    }
+    const ac = this.cancel === 'abort-later' ? new AbortController() : undefined;
+    const options = {
+      ...(this.chunkSize === undefined ? {} : { chunkSize: this.chunkSize }),
+      ...(ac ? { signal: ac.signal } : {}),
+      ...(this.cancel === 'timeout' ? { timeout: Math.max(1, Math.abs(this.ms) * 2) } : {}),
+    };
+    r.ops.push(...ops);
+    const settle = (op: Op, ok: boolean, v: unknown): void => {
+      op.settles++;
+      op.outcome = ok ? 'fulfilled' : 'rejected';
+      if (ok) op.value = v;
+      else op.error = v;
+    };
+    if (this.settled) {
+      r.wg.dispatchAllSettled(jobs as Lib.WorkgroupJob[], options).then(
+        (outs) => outs.forEach((o, k) => settle(ops[k]!, o.status === 'fulfilled', o.status === 'fulfilled' ? o.value : o.reason)),
+        (e: unknown) => ops.forEach((op) => settle(op, false, e)), // only a refusal of the whole batch (shut down)
+      );
+    } else {
+      r.wg.dispatchAll(jobs as Lib.WorkgroupJob[], options).then(
+        (values) => values.forEach((v, k) => settle(ops[k]!, true, v)),
+        (e: unknown) => ops.forEach((op) => settle(op, false, e)),
+      );
+    }
+    if (ac) setTimeout(() => ac.abort(), Math.abs(this.ms) >> 1);
+  }
+  toString(): string {
+    return `${this.settled ? 'dispatchAllSettled' : 'dispatchAll'}(${this.size} jobs, chunk ${this.chunkSize ?? 'auto'}, ${this.payload}, ${this.ms} ms, ${this.cancel})`;
   }
 }
 
@@ -281,6 +342,16 @@ const dispatchCmd = fc
   .tuple(pin, payload, fc.constantFrom(0, 0, 5, 40, -30), fc.constantFrom('none', 'none', 'none', 'none', 'none', 'none', 'abort-now', 'abort-later', 'timeout') as fc.Arbitrary<'none' | 'abort-now' | 'abort-later' | 'timeout'>)
   .map(([p, pl, ms, c]) => new DispatchCmd(p, pl, ms, c));
 const invokeCmd = fc.tuple(fc.nat(7), payload, fc.boolean()).map(([k, pl, a]) => new InvokeCmd(k, pl, a));
+const batchCmd = fc
+  .tuple(
+    fc.integer({ min: 1, max: BATCH_MAX }),
+    fc.constantFrom<number | undefined>(undefined, undefined, 1, 3, 64),
+    fc.boolean(),
+    payload,
+    fc.constantFrom(0, 0, 5, -10),
+    fc.constantFrom('none', 'none', 'none', 'abort-later', 'timeout') as fc.Arbitrary<'none' | 'abort-later' | 'timeout'>,
+  )
+  .map(([n, c, st, pl, ms, cancel]) => new BatchCmd(n, c, st, pl, ms, cancel));
 // Weighted by repetition: mostly work, sometimes a change of membership or workers.
 const commands = [
   dispatchCmd,
@@ -289,6 +360,8 @@ const commands = [
   dispatchCmd,
   invokeCmd,
   invokeCmd,
+  batchCmd,
+  batchCmd,
   pin.map((p) => new AddInstanceCmd(p)),
   fc.tuple(fc.nat(7), fc.boolean()).map(([k, w]) => new DestroyInstanceCmd(k, w)),
   fc.nat(7).map((k) => new KillCmd(k)),
@@ -341,7 +414,7 @@ describe('model-based run of the public API against real workers', () => {
       fc.asyncProperty(fc.commands(commands, { maxCommands: 60, size: 'max' }), ending, async (cmds, end) => {
         const wg = new lib.IsolateWorkgroup(2, { modules: [defectsUrl], concurrency: 2, queueCapacity: 8, cancelGraceMs: 300, respawn: false });
         await within(wg.launch(), 15_000, 'launch()');
-        const real: Real = { wg, counters: new Int32Array(new SharedArrayBuffer(4 * MAX_OPS)), ops: [], proxies: new Map(), arrays: [], log: [], background: [] };
+        const real: Real = { wg, counters: new Int32Array(new SharedArrayBuffer(4 * MAX_OPS * BATCH_MAX)), ops: [], proxies: new Map(), arrays: [], log: [], background: [] };
         const model: Model = { live: [0, 1], members: new Map(), nextMember: 1, shutdown: false };
         try {
           await fc.asyncModelRun(() => ({ model, real }), cmds);
