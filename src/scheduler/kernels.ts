@@ -131,7 +131,9 @@ class KernelCall {
         return;
       }
       list = left;
-      workers = Math.min(perRound - 1, Math.max(1, this.#host.liveWorkers()));
+      const alive = this.#host.liveWorkers();
+      if (alive === 0) break; // no worker left to run them again (respawn off): reject with the death
+      workers = Math.min(perRound - 1, alive);
     }
     this.#fail(this.#lastDeath ?? new WorkgroupException(`${this.#operation}(): chunks still unfinished after ${MAX_ROUNDS} rounds`));
   }

@@ -33,7 +33,8 @@ export function bindKernelContext(kernel: object, context: KernelContext | undef
  *
  * ```ts
  * export class Sum extends WorkgroupKernel<number> {
- *   constructor(public data: Float64Array) { super(); }
+ *   data: Float64Array;
+ *   constructor(data: Float64Array) { super(); this.data = data; }
  *   run(start: number, end: number): number { let s = 0; for (let i = start; i < end; i++) s += this.data[i]!; return s; }
  *   combine(a: number, b: number): number { return a + b; }
  *   identity(): number { return 0; }
