@@ -157,30 +157,32 @@ export async function kernelsSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   };
   const variants: Variant[] = ['single', 'kernel', 'kernelMain', 'jobs', ...(piscina ? (['piscina'] as const) : [])];
 
-  const rows: Row[] = [];
+  // Round-robin: each run of a workload goes through every variant in turn, so a neighbour's load on this
+  // shared machine falls on all variants alike instead of on whichever ran at that moment.
   const times: Record<string, Record<string, number>> = {};
+  const errors: Partial<Record<Variant, string>> = {};
+  for (const v of variants) times[v] = {};
   try {
-    for (const v of variants) {
-      ctx.log(`kernels: ${VARIANT_LABELS[v]}`);
-      const values: Record<string, number> = {};
-      try {
-        for (const w of workloads) {
-          w.check(await run[v](w)); // warm-up, checked
-          const ms: number[] = [];
-          for (let r = 0; r < w.reps; r++) {
+    for (const w of workloads) {
+      ctx.log(`kernels: ${w.key}`);
+      const ms: Partial<Record<Variant, number[]>> = {};
+      for (let r = -1; r < w.reps; r++) {
+        for (const v of variants) {
+          if (errors[v] !== undefined) continue;
+          try {
             const start = performance.now();
             const result = await run[v](w);
-            ms.push(performance.now() - start);
+            const took = performance.now() - start;
             w.check(result);
+            if (r >= 0) (ms[v] ??= []).push(took); // r = -1: the checked warm-up
+          } catch (e) {
+            errors[v] = `${w.key}: ${errorMessage(e)}`;
           }
-          values[w.key] = median(ms);
         }
-        rows.push({ lib: VARIANT_LABELS[v], values, checked: true });
-      } catch (e) {
-        rows.push({ lib: VARIANT_LABELS[v], values, checked: false, error: errorMessage(e) });
       }
-      times[v] = values;
+      for (const v of variants) if (ms[v]) times[v]![w.key] = median(ms[v]!);
     }
+    const rows: Row[] = variants.map((v) => ({ lib: VARIANT_LABELS[v], values: times[v]!, checked: errors[v] === undefined, ...(errors[v] !== undefined ? { error: errors[v] } : {}) }));
 
     // The claim loop's own cost: an empty kernel, chunks of one index.
     ctx.log('kernels: per-chunk overhead');
@@ -228,7 +230,7 @@ export async function kernelsSuite(ctx: SuiteContext): Promise<SuiteOutput> {
       metrics,
       rows,
       notes: [
-        `Median of the runs after a checked warm-up (Mandelbrot, matmul, scale+sum: 5 runs; loops: 200 / 30 / 7), every result checked. Kernels use the default guided chunks; hand-chunked jobs use ${handChunks} equal chunks (4 per worker), dispatched at once (dispatchAll / Promise.all).`,
+        `Median of the runs after a checked warm-up (Mandelbrot, matmul, scale+sum: 5 runs; loops: 200 / 30 / 7), the variants taking turns run by run, every result checked. Kernels use the default guided chunks; hand-chunked jobs use ${handChunks} equal chunks (4 per worker), dispatched at once (dispatchAll / Promise.all).`,
         `Speed-up over one thread: Mandelbrot ${fx(speedup('mandelbrot'))}×, matmul ${fx(speedup('matmul'))}×, loops ${loopKeys.map((k) => `${k.slice(4)} ms ${fx(speedup(k))}×`).join(', ')}, scale+sum ${fx(speedup('scaleSum'))}×.`,
         `Main taking part (mainThread: true): ${mainBetter}. On 2 cores the main thread competes with the 2 workers for the same cores, so the default is off.`,
         `Scale+sum of ${big / 1e6} M doubles (${((16 * big) / 2 ** 20).toFixed(0)} MiB read + written per pass): one thread ${fx(gbps('single'), 1)} GB/s, kernel ${fx(gbps('kernel'), 1)} GB/s (${fx(speedup('scaleSum'))}×) — bound by memory bandwidth, not by the cores.`,
