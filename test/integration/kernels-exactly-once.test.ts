@@ -64,6 +64,20 @@ describe('parallelFor: every index exactly once', () => {
     expect(counts.every((c) => c === 50)).toBe(true);
   });
 
+  it('a worker busy with a long job does not hold the call up: the free worker runs every chunk', async () => {
+    wg = await launchedKernels(2);
+    const busy = wg.dispatch(new kernels.BusyJob(3000), 1);
+    await new Promise((r) => setTimeout(r, 50)); // worker 1 is in the job
+    const n = 10_000;
+    const counts = wg.allocate(Int32Array, n);
+    const started = performance.now();
+    await wg.parallelFor(n, new kernels.Count(counts));
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(notOnce(counts)).toEqual([]);
+    await busy;
+    expect(wg.pendingCount).toBe(0);
+  });
+
   it('refuses bad arguments with TypeError / RangeError naming them', async () => {
     wg = await launchedKernels(1);
     const k = new kernels.Count(wg.allocate(Int32Array, 1));
