@@ -104,12 +104,18 @@ class KernelCall {
     const poll = this.#options.onProgress ? setInterval(() => this.#report(false), PROGRESS_POLL_MS) : undefined;
     unref(timer);
     unref(poll);
-    void this.#rounds(workers, perRound).finally(() => {
-      signal?.removeEventListener('abort', onAbort);
-      if (timer !== undefined) clearTimeout(timer);
-      if (poll !== undefined) clearInterval(poll);
-      this.#host.release(this.#control);
-    });
+    void this.#rounds(workers, perRound)
+      .catch((e: unknown) => this.#fail(e)) // never leave the call pending, whatever went wrong
+      .finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
+        if (poll !== undefined) clearInterval(poll);
+        try {
+          this.#host.release(this.#control);
+        } catch {
+          // the workgroup shut down meanwhile: its shared memory went with it
+        }
+      });
     return result;
   }
 
@@ -162,7 +168,7 @@ class KernelCall {
               this.#lastDeath = e as Error;
               return;
             }
-            this.#stop(e, false);
+            this.#stop(kernelPath(e, this.#operation), false);
           },
         ),
       );
@@ -257,6 +263,16 @@ class KernelCall {
       // a throwing progress callback does not fail the call (as for jobs' onProgress)
     }
   }
+}
+
+/** A refusal at dispatch names the participant's field (`job.kernel.data is …`): name the kernel instead. */
+function kernelPath(e: unknown, operation: string): unknown {
+  if (e instanceof WorkgroupException && e.message.startsWith('job.kernel')) {
+    const message = `${operation}(): the kernel${e.message.slice('job.kernel'.length)}`;
+    if (typeof e.stack === 'string') e.stack = e.stack.replace(e.message, message);
+    e.message = message;
+  }
+  return e;
 }
 
 type Combining = { combine(a: unknown, b: unknown): unknown };

@@ -113,3 +113,24 @@ describe('kernels: an error in one chunk', () => {
     await until(() => wg!.pendingCount === 0, 5000, 'the participants');
   });
 });
+
+describe('kernels: the workgroup around the call', () => {
+  it('shutdown() during a call rejects it with WorkgroupJobAbortedException, and nothing is left unhandled', async () => {
+    wg = await launchedKernels(2);
+    const counts = wg.allocate(Int32Array, 100_000);
+    const call = wg.parallelFor(100_000, new kernels.SlowCount(counts, 20), { chunk: 100 });
+    await until(() => sum(counts) > 0, 5000, 'the first indices');
+    await wg.shutdown();
+    await expect(within(call, 5000, 'the call')).rejects.toThrow(lib.WorkgroupJobAbortedException);
+    wg = undefined;
+  });
+
+  it('a kernel class the workers cannot find rejects with a WorkgroupException naming it', async () => {
+    wg = await launchedKernels(2);
+    class NotExported extends lib.WorkgroupKernel {
+      run(): void {}
+    }
+    await expect(wg.parallelFor(10, new NotExported())).rejects.toThrow(/^parallelFor\(\): the kernel is an instance of class NotExported, which the workgroup cannot find/);
+    expect(wg.pendingCount).toBe(0);
+  });
+});
