@@ -11,7 +11,8 @@ import { checkBoolean, checkFunction, checkOptionsObject, checkSignal, checkTime
 export interface WorkgroupParallelOptions {
   /**
    * A fixed chunk size (indices per `run()` call). Default: guided — each chunk is the remaining count over
-   * twice the workers, large first, smaller near the end, never below `minChunk`.
+   * twice the workers, large first, smaller near the end, never below `minChunk` nor above length / (16 ·
+   * workers).
    */
   readonly chunk?: number;
   /** The smallest guided chunk. Default: length / (256 · workers), at least 1. Not with `chunk`. */

@@ -62,8 +62,11 @@ export interface ChunkPlan {
 /**
  * The chunk plan: a fixed size when `chunk` is given; else guided, as OpenMP's `schedule(guided)`: each
  * chunk is the remaining count over twice the participants (large first, smaller near the end), never below
- * `minChunk` (default: length / (256 · participants), at least 1). The same inputs give the same chunks,
- * so a reduction combined in chunk order is reproducible for a given length, participant count and options.
+ * `minChunk` (default: length / (256 · participants), at least 1) and never above length / (16 ·
+ * participants). The cap is for uneven work: without it the first chunks hold a quarter and more of the
+ * range, and when the costly indices sit there (the middle rows of a Mandelbrot frame) one participant
+ * ends up with most of the work. The same inputs give the same chunks, so a reduction combined in chunk
+ * order is reproducible for a given length, participant count and options.
  */
 export function planChunks(length: number, participants: number, maxParticipants: number, chunk?: number, minChunk?: number): { plan: ChunkPlan; bounds: number[] | undefined } {
   const base = doneAt(maxParticipants);
@@ -72,10 +75,11 @@ export function planChunks(length: number, participants: number, maxParticipants
     return { plan: { length, chunks, fixed: chunk, boundsAt: base, statesAt: base, words: base + chunks }, bounds: undefined };
   }
   const min = Math.max(1, minChunk ?? Math.floor(length / (256 * participants)));
+  const max = Math.max(min, Math.ceil(length / (16 * participants)));
   const bounds = [0];
   let at = 0;
   while (at < length) {
-    const size = Math.max(min, Math.ceil((length - at) / (2 * participants)));
+    const size = Math.max(min, Math.min(max, Math.ceil((length - at) / (2 * participants))));
     at = Math.min(length, at + size);
     bounds.push(at);
   }

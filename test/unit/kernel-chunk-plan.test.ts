@@ -43,12 +43,14 @@ describe('chunk plan', () => {
       expect(r[0]![0]).toBe(0);
       expect(r.at(-1)![1]).toBe(n);
       const min = Math.max(1, Math.floor(n / (256 * participants)));
+      const max = Math.max(min, Math.ceil(n / (16 * participants)));
+      for (const [s, e] of r) expect(e - s).toBeLessThanOrEqual(max);
       for (let k = 1; k < r.length; k++) {
         expect(r[k]![0]).toBe(r[k - 1]![1]);
         expect(r[k]![1] - r[k]![0]).toBeLessThanOrEqual(r[k - 1]![1] - r[k - 1]![0]);
         if (k < r.length - 1) expect(r[k]![1] - r[k]![0]).toBeGreaterThanOrEqual(min);
       }
-      expect(r.length).toBeLessThan(2 * participants * 40 + 2 * participants * 2 + 2); // ~2P·ln(n/min) + the tail
+      expect(r.length).toBeLessThan(16 * participants + 2 * participants * 10 + 2); // 15/16 at the cap, then ~2P·ln(8) + the tail
     }
   });
 
