@@ -216,8 +216,11 @@ class KernelCall {
   #unfinished(list: number[] | null): number[] {
     if (this.#mode === 'for') return unfinishedChunks(this.#control, this.#plan, list ?? undefined);
     const left: number[] = [];
-    const among = list ?? Array.from({ length: this.#plan.chunks }, (_, k) => k);
-    for (const k of among) if (this.#have[k] !== 1) left.push(k);
+    if (list) {
+      for (const k of list) if (this.#have[k] !== 1) left.push(k);
+    } else {
+      for (let k = 0; k < this.#plan.chunks; k++) if (this.#have[k] !== 1) left.push(k);
+    }
     return left;
   }
 
