@@ -32,6 +32,33 @@ describe('parallelFor: every index exactly once', () => {
     expect(notOnce(counts)).toEqual([]);
   });
 
+  it('random lengths, chunkings and worker counts (seeded): every index once, the reduction exact', async () => {
+    const seed = Number(process.env.KERNEL_SEED ?? (Date.now() % 2 ** 31));
+    console.log(`kernels exactly-once random test: seed=${seed} (rerun with KERNEL_SEED=${seed})`);
+    let s = seed;
+    const rnd = (n: number): number => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s % n;
+    };
+    for (const workers of [1, 3]) {
+      wg = await launchedKernels(workers);
+      for (let c = 0; c < 15; c++) {
+        const n = 1 + rnd(rnd(2) === 0 ? 50 : 200_000);
+        const options = [{}, { chunk: 1 + rnd(n) }, { minChunk: 1 + rnd(Math.max(1, n >> 3)) }, { mainThread: true }][rnd(4)]!;
+        const counts = wg.allocate(Int32Array, n).fill(0); // a reused block is not zeroed
+        await wg.parallelFor(n, new kernels.Count(counts), options);
+        expect(notOnce(counts), `n=${n} ${JSON.stringify(options)}`).toEqual([]);
+        for (let i = 0; i < n; i++) counts[i] = i % 1000;
+        const expected = counts.reduce((a, v) => a + v, 0);
+        await expect(wg.parallelReduce(n, new kernels.SumInts(counts), options), `n=${n} ${JSON.stringify(options)}`).resolves.toBe(expected);
+        wg.release(counts);
+      }
+      expect(wg.pendingCount).toBe(0);
+      await wg.shutdown();
+      wg = undefined;
+    }
+  });
+
   it('a length smaller than the worker count (4 workers, 2 indices)', async () => {
     wg = await launchedKernels(4);
     const counts = wg.allocate(Int32Array, 2);
