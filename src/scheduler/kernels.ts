@@ -174,6 +174,9 @@ class KernelCall {
       );
     }
     if (withMain && !this.#failed) {
+      // The dispatcher wakes parked workers in a microtask queued by the dispatches above: let it run
+      // first, or the workers would sleep while main runs its chunks.
+      await undefined;
       try {
         this.#keep(runChunks(this.#spec(round, list), -1));
       } catch (e) {

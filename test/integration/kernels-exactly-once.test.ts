@@ -84,6 +84,17 @@ describe('parallelFor: every index exactly once', () => {
     expect(notOnce(counts)).toEqual([]);
   });
 
+  it('with mainThread: true, main and the workers share the chunks', async () => {
+    wg = await launchedKernels(2);
+    const n = 2000;
+    const who = wg.allocate(Int32Array, n);
+    await wg.parallelFor(n, new kernels.Who(who, 20), { mainThread: true, chunk: 10 });
+    const threads = new Set(who);
+    expect(threads.has(0)).toBe(false); // every index ran
+    expect(threads.has(1)).toBe(true); // main
+    expect([...threads].some((t) => t >= 2)).toBe(true); // a worker
+  });
+
   it('a plain SharedArrayBuffer works as well as an arena array, and many calls in a row', async () => {
     wg = await launchedKernels(2);
     const counts = new Int32Array(new SharedArrayBuffer(4 * 5000));
