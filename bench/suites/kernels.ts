@@ -30,6 +30,7 @@ interface KernelsModule {
   HashLoop: KernelClass;
   ScaleSum: KernelClass;
   Empty: KernelClass;
+  EmptyCounted: KernelClass;
   RangeJob: new (kernel: unknown, start: number, end: number) => Lib.WorkgroupJob<unknown>;
 }
 
@@ -198,6 +199,12 @@ export async function kernelsSuite(ctx: SuiteContext): Promise<SuiteOutput> {
       perChunk.push(((performance.now() - start) * 1e6) / emptyChunks);
     }
     const chunkNs = median(perChunk);
+    // The same with a count of the chunks each worker took: a claim is cheap when the other worker is not
+    // running at that moment (a busy machine), so say how the chunks were shared.
+    const perWorker = new Int32Array(new SharedArrayBuffer(4 * 32 * (W + 2)));
+    await wg.parallelFor(emptyChunks, new mod.EmptyCounted(perWorker), { chunk: 1 });
+    const shares = Array.from({ length: W + 2 }, (_, i) => perWorker[i * 32]!).filter((c) => c > 0);
+    if (shares.reduce((a, b) => a + b, 0) !== emptyChunks) throw new Error(`empty kernel: ${shares.join(' + ')} chunks, expected ${emptyChunks}`);
 
     // ------------------------------------------------------------------ report
     const t = (v: Variant, k: string): number | undefined => times[v]?.[k];
@@ -237,10 +244,10 @@ export async function kernelsSuite(ctx: SuiteContext): Promise<SuiteOutput> {
         `Speed-up over one thread: Mandelbrot ${fx(speedup('mandelbrot'))}×, matmul ${fx(speedup('matmul'))}×, loops ${loopKeys.map((k) => `${k.slice(4)} ms ${fx(speedup(k))}×`).join(', ')}, scale+sum ${fx(speedup('scaleSum'))}×.`,
         `Main taking part (mainThread: true): ${mainBetter}. On 2 cores the main thread competes with the 2 workers for the same cores, so the default is off.`,
         `Scale+sum of ${big / 1e6} M doubles (${((16 * big) / 2 ** 20).toFixed(0)} MiB read + written per pass): one thread ${fx(gbps('single'), 1)} GB/s, kernel ${fx(gbps('kernel'), 1)} GB/s (${fx(speedup('scaleSum'))}×) — bound by memory bandwidth, not by the cores.`,
-        `Per-chunk overhead: an empty kernel over ${emptyChunks.toLocaleString('en-US')} chunks of 1 index takes ${chunkNs.toFixed(0)} ns of wall time per chunk on ${W} workers (one contended Atomics.add on the claim counter, the stop-flag loads and the chunk's state store). One thread's hash loop: ${nsPerIndex.toFixed(2)} ns an index.`,
+        `Per-chunk overhead: an empty kernel over ${emptyChunks.toLocaleString('en-US')} chunks of 1 index takes ${chunkNs.toFixed(0)} ns of wall time per chunk on ${W} workers (one contended Atomics.add on the claim counter, the stop-flag loads and the chunk's state store; runs: ${perChunk.map((x) => x.toFixed(0)).join(', ')} ns). In a counted run the workers took ${shares.map((c) => `${((100 * c) / emptyChunks).toFixed(0)} %`).join(' / ')} of the chunks: an even split means they were claiming at the same time (the contended cost); a lopsided one, that a worker was not running (another process had its core), when claims cost less. One thread's hash loop: ${nsPerIndex.toFixed(2)} ns an index.`,
       ],
       targets,
-      data: { nsPerIndex, chunkNs, perChunkRuns: perChunk, times, handChunks },
+      data: { nsPerIndex, chunkNs, perChunkRuns: perChunk, chunkShares: shares, times, handChunks },
     };
   } finally {
     await wg.shutdown();

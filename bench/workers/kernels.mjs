@@ -114,6 +114,17 @@ export class Empty extends WorkgroupKernel {
   combine() {}
 }
 
+/** Does nothing but count its chunks per worker (one writer per 128-byte slot): were the workers both claiming? */
+export class EmptyCounted extends WorkgroupKernel {
+  constructor(perWorker) {
+    super();
+    this.perWorker = perWorker;
+  }
+  run() {
+    this.perWorker[this.isolateIndex * 32]++;
+  }
+}
+
 const KERNELS = { Mandelbrot, MatMul, HashLoop, ScaleSum };
 
 /** A chunk as a job (the hand-chunked way on isolate-workgroup): runs the kernel over [start, end). */
