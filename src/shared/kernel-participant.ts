@@ -69,10 +69,13 @@ export function runChunks(spec: ParticipantSpec, isolateIndex: number): Particip
         chunks.push(k);
         partials.push(partial);
       }
-      // Publication: the chunk's writes (plain stores into the user's arrays) happen before this store;
-      // main reads the state after the round settled (a job result, or the worker's exit) to find the
-      // chunks to run again.
+      // Publication: the chunk's writes (plain stores into the user's arrays) happen before this store.
+      // A plain store, not Atomics.store: main reads the states only after the round settled — after this
+      // participant's result (published with the result ring's release store) or its worker's exit — so
+      // that synchronisation orders it; a sequentially consistent store per chunk measured ~60 ns more
+      // when two workers claim neighbouring chunks (their state words share cache lines).
       i32[statesAt + k] = mark;
+      // Publication (progress only): the done count, one writer per word; main's timer reads it, late at worst.
       if (progress) Atomics.store(i32, done, (finished += end - start));
     }
   } catch (e) {
