@@ -28,7 +28,7 @@ export interface WorkgroupParallelOptions {
   readonly onProgress?: (fraction: number) => void;
   /**
    * The main thread takes part too, running chunks synchronously (its event loop is blocked meanwhile).
-   * Default false: on 2 cores with 2 workers it was measured slower (README, Kernels).
+   * Default false: on 2 cores with 2 workers it was not faster (README, Performance).
    */
   readonly mainThread?: boolean;
 }
