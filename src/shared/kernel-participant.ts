@@ -64,6 +64,7 @@ export function runChunks(spec: ParticipantSpec, isolateIndex: number): Particip
         end = i32[boundsAt + k + 1]!;
       }
       const partial = kernel.run(start, end);
+      if (partial !== undefined && typeof (partial as { then?: unknown } | null)?.then === 'function') throw asyncRun(kernel);
       if (Atomics.load(i32, STOP) !== 0) break; // stopped meanwhile: `run()` may have ended early, its result is not trusted
       if (reduce) {
         chunks.push(k);
@@ -85,6 +86,11 @@ export function runChunks(spec: ParticipantSpec, isolateIndex: number): Particip
     bindKernelContext(kernel, undefined);
   }
   return reduce ? { chunks, partials } : null;
+}
+
+function asyncRun(kernel: object): TypeError {
+  const name = kernel.constructor?.name || 'the kernel';
+  return new TypeError(`${name}.run() returned a promise: a kernel's run(start, end) must be synchronous (it runs once per chunk, between two claims)`);
 }
 
 /** The built-in job that runs `runChunks` on a worker. Its fields are what travels. */

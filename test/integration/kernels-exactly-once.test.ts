@@ -95,6 +95,17 @@ describe('parallelFor: every index exactly once', () => {
     expect([...threads].some((t) => t >= 2)).toBe(true); // a worker
   });
 
+  it('concurrent calls on one workgroup each run their own indices once, beside ordinary jobs', async () => {
+    wg = await launchedKernels(2);
+    const sizes = [1, 999, 50_000, 123_457];
+    const arrays = sizes.map((n) => wg!.allocate(Int32Array, n));
+    const busy = wg.dispatch(new kernels.BusyJob(30));
+    await Promise.all(arrays.map((counts, k) => wg!.parallelFor(counts.length, new kernels.Count(counts), k % 2 ? { chunk: 7 } : {})));
+    for (const counts of arrays) expect(notOnce(counts)).toEqual([]);
+    await expect(busy).resolves.toBe(30);
+    expect(wg.pendingCount).toBe(0);
+  });
+
   it('a plain SharedArrayBuffer works as well as an arena array, and many calls in a row', async () => {
     wg = await launchedKernels(2);
     const counts = new Int32Array(new SharedArrayBuffer(4 * 5000));

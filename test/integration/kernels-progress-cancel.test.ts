@@ -126,6 +126,13 @@ describe('kernels: the workgroup around the call', () => {
     wg = undefined;
   });
 
+  it('an async run() is refused with a TypeError saying run() must be synchronous', async () => {
+    wg = await launchedKernels(2);
+    await expect(wg.parallelReduce(10, new kernels.AsyncRun())).rejects.toThrow(/AsyncRun\.run\(\) returned a promise: a kernel's run\(start, end\) must be synchronous/);
+    await expect(wg.parallelFor(10, new kernels.AsyncRun())).rejects.toThrow(TypeError);
+    await until(() => wg!.pendingCount === 0, 5000, 'the participants');
+  });
+
   it('a kernel class the workers cannot find rejects with a WorkgroupException naming it', async () => {
     wg = await launchedKernels(2);
     class NotExported extends lib.WorkgroupKernel {
