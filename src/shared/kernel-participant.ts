@@ -50,6 +50,8 @@ export function runChunks(spec: ParticipantSpec, isolateIndex: number): Particip
   const { fixed, length, boundsAt, statesAt } = plan;
   let finished = 0;
   try {
+    // The stop flag only rises when the call fails (an error, a cancel): what a chunk that ended early
+    // returns is then never used, so the flag is read once per claim, before it.
     while (Atomics.load(i32, STOP) === 0) {
       const pos = Atomics.add(i32, next, 1);
       if (pos >= total) break;
@@ -65,7 +67,6 @@ export function runChunks(spec: ParticipantSpec, isolateIndex: number): Particip
       }
       const partial = kernel.run(start, end);
       if (partial !== undefined && typeof (partial as { then?: unknown } | null)?.then === 'function') throw asyncRun(kernel);
-      if (Atomics.load(i32, STOP) !== 0) break; // stopped meanwhile: `run()` may have ended early, its result is not trusted
       if (reduce) {
         chunks.push(k);
         partials.push(partial);
