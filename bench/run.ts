@@ -9,7 +9,7 @@
  *   npm run bench -- --out DIR                     where to write the results (default bench/results)
  *   npm run bench -- --libs isolate-workgroup,piscina   only these libraries
  *
- * Scopes: ring, dispatch, latency, payload, members, startup, idle, rss, breakeven, autoscale, scaling.
+ * Scopes: ring, dispatch, latency, payload, members, startup, idle, rss, breakeven, autoscale, kernels, scaling.
  * A full run writes latest.json (merged by suite with the previous one, so a scoped run updates only
  * its suites), latest.md and chart.svg; a smoke run writes smoke.json, smoke.md and smoke-chart.svg.
  * Exits 1 when a suite or a library failed (an error, or a wrong result), 2 on bad arguments.
@@ -25,6 +25,7 @@ import { autoscaleSuite } from './suites/autoscale.js';
 import { breakevenSuite } from './suites/breakeven.js';
 import { dispatchSuite } from './suites/dispatch.js';
 import { idleSuite } from './suites/idle.js';
+import { kernelsSuite } from './suites/kernels.js';
 import { latencySuite } from './suites/latency.js';
 import { membersSuite } from './suites/members.js';
 import { payloadSuite } from './suites/payload.js';
@@ -46,6 +47,7 @@ const SUITES: Record<Scope, (ctx: SuiteContext) => Promise<SuiteOutput>> = {
   rss: rssSuite,
   breakeven: breakevenSuite,
   autoscale: autoscaleSuite,
+  kernels: kernelsSuite,
   scaling: scalingSuite,
 };
 

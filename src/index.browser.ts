@@ -8,6 +8,9 @@ export type { AddInstanceOptions, BatchResults, BatchSettledResults, InvokeOptio
 export { WorkgroupJob, WorkgroupMember, WorkerCommand } from './api/job.js';
 export { CallbackWorkgroup } from './api/browser-callback.js';
 export { CallbackWorkgroupJob } from './api/callback.js';
+export { WorkgroupKernel } from './shared/kernel.js';
+export type { KernelPartial, ReducibleKernel } from './shared/kernel.js';
+export type { WorkgroupParallelOptions } from './api/parallel.js';
 export type { CallbackRunOptions } from './api/callback.js';
 export type { CommandResult, InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArrayConstructor } from './api/job.js';
 export { WorkgroupHealthConfig } from './api/config.js';

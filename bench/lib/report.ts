@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { LIBRARIES, PEERS, RAW, type LibName } from './pools.js';
 
-export const SCOPES = ['ring', 'dispatch', 'latency', 'payload', 'members', 'startup', 'idle', 'rss', 'breakeven', 'autoscale', 'scaling'] as const;
+export const SCOPES = ['ring', 'dispatch', 'latency', 'payload', 'members', 'startup', 'idle', 'rss', 'breakeven', 'autoscale', 'kernels', 'scaling'] as const;
 export type Scope = (typeof SCOPES)[number];
 /** Everything but `scaling` (1..N workers; meant for a bigger machine). */
 export const DEFAULT_SCOPES: readonly Scope[] = SCOPES.filter((s) => s !== 'scaling');

@@ -16,6 +16,9 @@ import { Autoscaler, resolveAutoscale } from './autoscale.js';
 import { waitWithin } from '../shared/deadline.js';
 import { RunFunction, type RunnableFunction } from '../shared/run-function.js';
 import { disposable, releaseView } from '../shared/arena-views.js';
+import { parallel, type WorkgroupParallelOptions } from './parallel.js';
+import type { KernelHost } from '../scheduler/kernels.js';
+import type { KernelPartial, ReducibleKernel, WorkgroupKernel } from '../shared/kernel.js';
 import { ADD_INSTANCE_OPTIONS, ADD_ISOLATE_OPTIONS, SHUTDOWN_OPTIONS, badIndex, checkBoolean, checkDispatchOptions, checkFunction, checkInvokeOptions, checkOptionsObject, checkSignal, checkTimeout, describeGiven } from './validate.js';
 
 export type { WorkgroupState };
@@ -310,6 +313,43 @@ export class IsolateWorkgroup {
         );
       }
       return this.dispatch(new RunFunction(id, args), options) as Promise<Awaited<ReturnType<F>>>;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  // ------------------------------------------------------------------ data-parallel kernels (src/api/parallel.ts)
+
+  /**
+   * Runs `kernel.run(start, end)` over the indices `0 .. length - 1`, cut into chunks that the workers
+   * claim from a shared counter (the kernel is sent once to each worker). Resolves when every index was
+   * processed. Options: `chunk`, `minChunk`, `signal`, `timeout`, `onProgress(fraction)`, `mainThread`.
+   */
+  parallelFor(length: number, kernel: WorkgroupKernel<any>, options?: WorkgroupParallelOptions): Promise<void> {
+    return this.#parallel('for', length, kernel, options) as Promise<void>;
+  }
+
+  /**
+   * Like `parallelFor`, and combines the chunks' partial results (what `run()` returns) with
+   * `kernel.combine(a, b)` in chunk order: reproducible for a given chunking. Length 0: `kernel.identity()`.
+   */
+  parallelReduce<K extends ReducibleKernel>(length: number, kernel: K, options?: WorkgroupParallelOptions): Promise<KernelPartial<K>> {
+    return this.#parallel('reduce', length, kernel, options) as Promise<KernelPartial<K>>;
+  }
+
+  #parallel(mode: 'for' | 'reduce', length: number, kernel: unknown, options: WorkgroupParallelOptions | undefined): Promise<unknown> {
+    try {
+      const refused = this.#core.checkAccepting();
+      if (refused) return Promise.reject(refused);
+      const core = this.#core;
+      const host: KernelHost = {
+        dispatch: (job, o) => core.dispatch(job, o, core.captureSite()), // the caller's stack is added once, below
+        allocate: (words) => core.arena.allocArray(Int32Array, words),
+        release: (view) => releaseView(core.arena, view),
+        liveWorkers: () => core.liveIsolateCount,
+        active: () => core.state === 'active',
+      };
+      return this.#core.withStack(parallel(host, mode, length, kernel, options));
     } catch (e) {
       return Promise.reject(e);
     }

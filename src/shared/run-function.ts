@@ -10,6 +10,7 @@
 import { ClassRegistry, splitClassId, type ModuleNamespace } from './class-registry.js';
 import { BatchChunk } from './batch-chunk.js';
 import { WorkgroupJob } from './job.js';
+import { KernelParticipant } from './kernel-participant.js';
 
 /** What `this` is inside a function run with `wg.run()`: the running job's helpers. */
 export type RunContext = Pick<WorkgroupJob, 'report' | 'signal' | 'isolateIndex' | 'allocate' | 'release' | 'transfer'>;
@@ -55,4 +56,4 @@ export class RunFunction extends WorkgroupJob {
 
 /** The library's own job classes, registered under one id on both sides (like its error classes). */
 export const LIBRARY_JOBS_ID = 'isolate-workgroup:jobs';
-export const LIBRARY_JOB_CLASSES: Readonly<Record<string, Function>> = { RunFunction, BatchChunk };
+export const LIBRARY_JOB_CLASSES: Readonly<Record<string, Function>> = { RunFunction, BatchChunk, KernelParticipant };

@@ -37,6 +37,7 @@ const TESTS = [
   { name: 'timeoutReplacesStuckWorker', page: 'pages/tests.html?test=timeoutReplacesStuckWorker', mainWaitIndependent: true },
   { name: 'progress', page: 'pages/tests.html?test=progress' },
   { name: 'zeroCopy', page: 'pages/tests.html?test=zeroCopy' },
+  { name: 'kernels', page: 'pages/tests.html?test=kernels', mainWaitIndependent: true },
   { name: 'responsive', page: 'pages/tests.html?test=responsive' },
   { name: 'callback', page: 'pages/tests.html?test=callback' },
   { name: 'shutdown', page: 'pages/tests.html?test=shutdown' },

@@ -15,7 +15,7 @@ const out = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const LIBRARIES = ['isolate-workgroup', 'piscina', 'tinypool', 'workerpool', 'poolifier', 'postMessage'];
-const DEFAULT_SUITES = ['ring', 'dispatch', 'latency', 'payload', 'members', 'startup', 'idle', 'rss', 'breakeven', 'autoscale'];
+const DEFAULT_SUITES = ['ring', 'dispatch', 'latency', 'payload', 'members', 'startup', 'idle', 'rss', 'breakeven', 'autoscale', 'kernels'];
 
 interface Row {
   lib: string;
@@ -77,6 +77,16 @@ describe('npm run bench -- --smoke', () => {
           expect(row.checked).toBe(true);
           expect(row.values['peak'], `autoscale/${row.lib} peak workers`).toBeGreaterThanOrEqual(1);
         }
+        continue;
+      }
+      if (s.suite === 'kernels') {
+        // Ways to run the same kernels, not libraries: one thread, kernel, kernel + main, jobs by hand (ours, piscina).
+        expect(s.rows.length).toBe(5);
+        for (const row of s.rows) {
+          expect(row.error, `kernels/${row.lib} failed`).toBeUndefined();
+          expect(row.checked).toBe(true);
+        }
+        expect(s.targets?.length).toBeGreaterThan(0);
         continue;
       }
       for (const lib of LIBRARIES) {

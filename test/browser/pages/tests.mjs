@@ -374,6 +374,32 @@ const tests = {
     }
   },
 
+  async kernels() {
+    const kernels = await import('./kernels.mjs');
+    const wg = new IsolateWorkgroup(2, { modules: [new URL('./kernels.mjs', import.meta.url)] });
+    await within(wg.launch(), 10_000, 'launch()');
+    try {
+      const n = 100_003;
+      const counts = wg.allocate(Int32Array, n);
+      const seen = [];
+      await within(wg.parallelFor(n, new kernels.Count(counts), { onProgress: (f) => seen.push(f) }), 10_000, 'parallelFor');
+      assert(counts.every((c) => c === 1), 'every index processed exactly once');
+      same(seen.at(-1), 1, 'progress ends at 1');
+      const data = wg.allocate(Int32Array, n);
+      let expected = 0;
+      for (let i = 0; i < n; i++) expected += (data[i] = (i * 31) % 1000);
+      same(await within(wg.parallelReduce(n, new kernels.Sum(data), { chunk: 999 }), 10_000, 'parallelReduce'), expected, 'the sum');
+      const err = await rejection(wg.parallelFor(n, new kernels.ThrowAt(5000), { chunk: 100 }), 'a throwing kernel');
+      assert(err instanceof kernels.BadIndex, `the error keeps its class (got ${err?.name})`);
+      assert(String(err.stack).includes('=== Stack trace in worker'), 'the worker side of the stack');
+      const timedOut = await rejection(wg.parallelFor(1e6, new kernels.Count(wg.allocate(Int32Array, 1e6)), { chunk: 1, timeout: 1 }), 'a timed-out kernel');
+      same(timedOut.name, 'WorkgroupTimeoutException', 'the timeout');
+      return { progressReports: seen.length, chunks: 'ok' };
+    } finally {
+      await wg.shutdown();
+    }
+  },
+
   async zeroCopy() {
     const wg = await launched(2);
     try {
