@@ -203,6 +203,8 @@ export class Arena {
     const bpe = ctor.BYTES_PER_ELEMENT;
     if (length * bpe > MAX_REQUEST) this.#exhausted(length * bpe);
     const handle = this.alloc(length * bpe, Math.max(16, bpe));
+    // Zeroed, as `new Float64Array(n)` is: a reused block still holds what its last owner wrote.
+    new Uint8Array(this.sab, handle.offset, length * bpe).fill(0);
     const array = this.#remember(this.#construct(ctor, handle.offset, length), handle);
     this.#leaks?.track(array, handle.offset, handle.generation, this.owner);
     return array as InstanceType<T>;

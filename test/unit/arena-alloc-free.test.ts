@@ -61,6 +61,18 @@ describe('arena alloc/free', () => {
     }
   });
 
+  it('hands out zeroed arrays, also when the block was used before (as new Float64Array(n) is)', () => {
+    const arena = mainArena();
+    for (let round = 0; round < 3; round++) {
+      const a = arena.allocArray(Float64Array, 100);
+      expect(a.every((x) => x === 0)).toBe(true);
+      a.fill(7.5);
+      arena.release(a); // the next round gets the same block back
+    }
+    const big = arena.allocArray(BigInt64Array, 8);
+    expect(big.every((x) => x === 0n)).toBe(true);
+  });
+
   it('hands out real typed arrays of every kind on the arena buffer', () => {
     const arena = mainArena();
     const ctors = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array] as const;
