@@ -92,7 +92,9 @@ describe('kernels: an error in one chunk', () => {
     wg = await launchedKernels(2);
     const n = 200_000;
     const counts = wg.allocate(Int32Array, n);
-    const err = (await wg.parallelFor(n, new kernels.ThrowAt(counts, 1000), { chunk: 100 }).catch((e: unknown) => e)) as Error & { index: number };
+    // 2,000 chunks of 200 µs: the whole range takes ~0.4 s on 2 workers, so a worker descheduled for a
+    // while after claiming the bad chunk cannot make the others look as if they never stopped.
+    const err = (await wg.parallelFor(n, new kernels.ThrowAt(counts, 1000, 200), { chunk: 100 }).catch((e: unknown) => e)) as Error & { index: number };
     expect(err).toBeInstanceOf(kernels.KernelFailure);
     expect(err.message).toBe('index 1000 is bad');
     expect(err.index).toBe(1000);
