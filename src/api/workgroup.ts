@@ -343,7 +343,7 @@ export class IsolateWorkgroup {
       if (refused) return Promise.reject(refused);
       const core = this.#core;
       const host: KernelHost = {
-        dispatch: (job, o) => core.dispatch(job, o, core.captureSite()), // the caller's stack is added once, below
+        dispatch: (job, o) => core.dispatchTracked(job, o, core.captureSite()), // the caller's stack is added once, below
         allocate: (words) => core.arena.allocArray(Int32Array, words),
         release: (view) => releaseView(core.arena, view),
         liveWorkers: () => core.liveIsolateCount,

@@ -299,6 +299,22 @@ export class WorkgroupCore {
     return this.#calls.dispatch(job, options, site);
   }
 
+  /**
+   * `dispatch`, and `gone`: resolves once no thread touches the job any more — it settled, or (cancelled
+   * while a worker ran it) its late answer came or its worker is gone; at once when it was never sent.
+   * For work whose shared memory may be freed only then.
+   */
+  dispatchTracked(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined): { result: Promise<unknown>; gone: Promise<void> } {
+    let done!: () => void;
+    const gone = new Promise<void>((resolve) => (done = resolve));
+    const tracker = { attached: false, gone: done };
+    const result = this.#calls.dispatch(job, options, site, tracker);
+    result.then(undefined, () => {
+      if (!tracker.attached) done();
+    });
+    return { result, gone };
+  }
+
   dispatchAll(jobs: readonly unknown[], options: BatchOptions | undefined, site: { stack?: string } | undefined, mode: BatchMode): Promise<unknown[]> {
     return this.#calls.dispatchAll(jobs, options, site, mode);
   }

@@ -33,6 +33,12 @@ export interface JobCallsHost {
 /** A batch chunk's encoded size the default chunk size aims at (judged by the batch's first job). */
 const CHUNK_TARGET_BYTES = 8 * 1024;
 
+/** Follows one dispatch's pending entry (see JobCalls.dispatch). */
+export interface EntryTracker {
+  attached: boolean;
+  readonly gone: () => void;
+}
+
 /** What sending a batch's chunks needs (see JobCalls.#sendChunks). */
 interface BatchSending {
   readonly jobs: readonly unknown[];
@@ -77,18 +83,19 @@ export class JobCalls {
     return this.#loading;
   }
 
-  dispatch(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined): Promise<unknown> {
+  /** `tracker`: told when the job's entry joins the pending table (its `gone` runs when the entry leaves it). */
+  dispatch(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined, tracker?: EntryTracker): Promise<unknown> {
     const refused = this.#host.refusal();
     if (refused) return Promise.reject(refused);
     const waitFor = this.#host.modulesReady() ?? classesToLoad(this.#codec, job);
-    if (!waitFor) return this.#dispatchNow(job, options, site, false);
+    if (!waitFor) return this.#dispatchNow(job, options, site, false, tracker);
     // The timeout and signal hold while the job waits for a module too (counted from this call), and the
     // job counts as pending meanwhile.
     this.#loading++;
     return waitWithin(waitFor, options, 'dispatch', 'job').then(
       (o) => {
         this.#loading--;
-        return this.#dispatchNow(job, o, site, true);
+        return this.#dispatchNow(job, o, site, true, tracker);
       },
       (e: unknown) => {
         this.#loading--;
@@ -97,7 +104,7 @@ export class JobCalls {
     );
   }
 
-  #dispatchNow(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined, retried: boolean): Promise<unknown> {
+  #dispatchNow(job: unknown, options: DispatchOptions | undefined, site: { stack?: string } | undefined, retried: boolean, tracker?: EntryTracker): Promise<unknown> {
     const refused = this.#host.refusal();
     if (refused) return Promise.reject(refused);
     const signal = options?.signal;
@@ -128,10 +135,14 @@ export class JobCalls {
     });
     if (error) {
       const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.#codec, job) : undefined;
-      if (nested) return nested.then(() => this.#dispatchNow(job, options, site, true));
+      if (nested) return nested.then(() => this.#dispatchNow(job, options, site, true, tracker));
       return Promise.reject(sendError(error));
     }
     this.#pending.add(p);
+    if (tracker !== undefined) {
+      tracker.attached = true;
+      p.gone = tracker.gone;
+    }
     this.#cancellation.arm(p, signal, options?.timeout, 'dispatch');
     this.#dispatcher.scheduleKick();
     return p.promise!;

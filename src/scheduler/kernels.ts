@@ -25,8 +25,9 @@ const PROGRESS_POLL_MS = 16;
 
 /** What a kernel call needs from the workgroup (wired by the public class). */
 export interface KernelHost {
-  /** The ordinary dispatch (validation, health probes, two-sided stacks). */
-  dispatch(job: WorkgroupJob<unknown>, options: { signal: AbortSignal } | undefined): Promise<unknown>;
+  /** The ordinary dispatch (validation, two-sided stacks); `gone` resolves once no thread touches the job
+   *  any more (also after a cancel: when its worker finished it or is gone). */
+  dispatch(job: WorkgroupJob<unknown>, options: { signal: AbortSignal } | undefined): { result: Promise<unknown>; gone: Promise<void> };
   allocate(words: number): Int32Array;
   release(view: Int32Array): void;
   liveWorkers(): number;
@@ -56,6 +57,8 @@ class KernelCall {
   /** Aborts the participants' signals on cancel or timeout; made only when the call can be cancelled (it costs ~5 µs a job). */
   #cancel: AbortController | undefined;
   readonly #partials: unknown[] = [];
+  /** One per participant dispatched: the call's shared block is freed only when all have resolved. */
+  readonly #gone: Promise<void>[] = [];
   #have = new Uint8Array(0);
   #plan!: ChunkPlan;
   #control!: Int32Array;
@@ -93,7 +96,6 @@ class KernelCall {
       this.#fail(e);
       return result;
     }
-    this.#control.fill(0); // an arena block is not zeroed
     writeBounds(this.#control, plan, bounds);
 
     if (signal !== undefined || timeout !== undefined) this.#cancel = new AbortController();
@@ -110,11 +112,15 @@ class KernelCall {
         signal?.removeEventListener('abort', onAbort);
         if (timer !== undefined) clearTimeout(timer);
         if (poll !== undefined) clearInterval(poll);
-        try {
-          this.#host.release(this.#control);
-        } catch {
-          // the workgroup shut down meanwhile: its shared memory went with it
-        }
+        // A cancelled call settles at once, but a participant a worker is still running keeps writing
+        // into the block until it sees the stop flag: the block is freed once every one has left.
+        void Promise.all(this.#gone).then(() => {
+          try {
+            this.#host.release(this.#control);
+          } catch {
+            // the workgroup shut down meanwhile: its shared memory went with it
+          }
+        });
       });
     return result;
   }
@@ -154,7 +160,9 @@ class KernelCall {
       const participant = new KernelParticipant(this.#spec(round, list));
       let sent: Promise<unknown>;
       try {
-        sent = this.#host.dispatch(participant, this.#cancel ? { signal: this.#cancel.signal } : undefined);
+        const d = this.#host.dispatch(participant, this.#cancel ? { signal: this.#cancel.signal } : undefined);
+        sent = d.result;
+        this.#gone.push(d.gone);
       } catch (e) {
         sent = Promise.reject(e);
       }

@@ -37,6 +37,7 @@ class PendingExtra {
   blobs: ArenaHandle[] | undefined = undefined;
   chain: Promise<void> | undefined = undefined;
   cancelSentAt = 0;
+  gone: (() => void) | undefined = undefined;
 }
 
 /** One call in the table (a class: every entry has the same shape, which keeps the hot path monomorphic). */
@@ -150,6 +151,14 @@ export class Pending {
   }
   set chain(v: Promise<void> | undefined) {
     if (v !== undefined || this.#x !== undefined) this.#extra().chain = v;
+  }
+  /** Called once the entry has left the table: settled, or — cancelled while a worker held it — forgotten
+   *  after its late answer came or its worker was gone (no thread touches its work any more). */
+  get gone(): (() => void) | undefined {
+    return this.#x?.gone;
+  }
+  set gone(v: (() => void) | undefined) {
+    if (v !== undefined || this.#x !== undefined) this.#extra().gone = v;
   }
   /** When a cancel of work a worker may hold was sent (ms, performance.now()); 0 until then. */
   get cancelSentAt(): number {
@@ -265,6 +274,7 @@ export class PendingTable {
     this.#release(p);
     if (this.#entries.size === 0) this.#onChange();
     this.#wakeWaiters();
+    p.gone?.();
   }
 
   /** Wakes `nextSettle` waiters without a settle (a worker left: a drain looks again). */
@@ -282,6 +292,7 @@ export class PendingTable {
     this.#unsettled--;
     this.#release(p);
     if (this.#entries.size === 0 || this.#unsettled === 0) this.#onChange();
+    p.gone?.();
     return true;
   }
 

@@ -1,0 +1,48 @@
+// Found in review: a timed-out (or cancelled) call settled at once and freed its shared block while the
+// workers still ran its participants, which then wrote into the next call's block (or any array that
+// reused the memory). The block is now freed only once every participant has left.
+import { afterEach, describe, expect, it } from 'vitest';
+import { lib, within } from './helpers.js';
+import { kernels, launchedKernels, notOnce, until } from './kernels-helpers.js';
+
+let wg: InstanceType<typeof lib.IsolateWorkgroup> | undefined;
+afterEach(async () => {
+  await wg?.shutdown();
+  wg = undefined;
+});
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('kernels: a cancelled call frees its shared words only after its participants left', () => {
+  it('a call after a timed-out call runs each of its own indices exactly once', async () => {
+    wg = await launchedKernels(2, { cancelGraceMs: 5000 });
+    const n = 4;
+    const slow = wg.allocate(Int32Array, n);
+    // 300 ms per index, one index per chunk: both workers are inside a chunk when the timeout fires.
+    const err = await wg.parallelFor(n, new kernels.SlowCount(slow, 300_000), { chunk: 1, timeout: 50 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(lib.WorkgroupTimeoutException);
+    await sleep(20); // the call's block has been released by now; the workers are still in their chunks
+    const counts = wg.allocate(Int32Array, n);
+    const second = await within(wg.parallelFor(n, new kernels.Count(counts), { chunk: 1 }).then(() => 'resolved', (e: unknown) => e), 10_000, 'the second call');
+    await until(() => wg!.pendingCount === 0, 5000, 'the late participants');
+    expect(second).toBe('resolved');
+    expect(notOnce(counts)).toEqual([]);
+    expect([...slow].every((c) => c <= 1)).toBe(true); // the first kernel never runs after its call ended
+  });
+
+  it('memory allocated after a timed-out call is not written by its late participants', async () => {
+    wg = await launchedKernels(2, { cancelGraceMs: 5000 });
+    const n = 4;
+    const slow = wg.allocate(Int32Array, n);
+    const err = await wg.parallelFor(n, new kernels.SlowCount(slow, 300_000), { chunk: 1, timeout: 50 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(lib.WorkgroupTimeoutException);
+    await sleep(20);
+    // The same size as the call's block (2 workers: 32·(1 + 4 + 4·3) words + 4 chunk states).
+    const blocks = Array.from({ length: 4 }, () => wg!.allocate(Int32Array, 32 * 17 + 4).fill(-1));
+    await sleep(700); // the chunks running at the timeout end at ~300 ms (pendingCount is 0 long before)
+    const changed: string[] = [];
+    blocks.forEach((mine, b) => {
+      for (let i = 0; i < mine.length; i++) if (mine[i] !== -1) changed.push(`block ${b} [${i}] = ${mine[i]}`);
+    });
+    expect(changed).toEqual([]);
+  });
+});
