@@ -33,6 +33,8 @@ export interface KernelHost {
   liveWorkers(): number;
   /** False once the workgroup shuts down: a participant rejected then is not run again. */
   active(): boolean;
+  /** True when a crashed worker is replaced (`respawn`): a re-run round then waits for the replacement. */
+  respawns(): boolean;
 }
 
 /** Validated options of one call. */
@@ -144,8 +146,10 @@ class KernelCall {
       }
       list = left;
       const alive = this.#host.liveWorkers();
-      if (alive === 0) break; // no worker left to run them again (respawn off): reject with the death
-      workers = Math.min(perRound - 1, alive);
+      // No worker left to run them again: with respawn on, the replacement (still starting) will take
+      // the round's participant from the queue; with it off, the call rejects with the death.
+      if (alive === 0 && !this.#host.respawns()) break;
+      workers = Math.max(1, Math.min(perRound - 1, alive));
     }
     this.#fail(this.#lastDeath ?? new WorkgroupException(`${this.#operation}(): chunks still unfinished after ${MAX_ROUNDS} rounds`));
   }

@@ -46,3 +46,23 @@ describe('kernels: a cancelled call frees its shared words only after its partic
     expect(changed).toEqual([]);
   });
 });
+
+describe('kernels: re-runs when no worker is live for a moment', () => {
+  it('one worker with respawn: a crash mid-kernel is re-run on the replacement', async () => {
+    wg = await launchedKernels(1, { respawn: true });
+    wg.setErrorHandler(lib.IsolateErrorType.communication, () => {});
+    const n = 10_000;
+    const counts = wg.allocate(Int32Array, n);
+    const flags = wg.allocate(Int32Array, 2);
+    const out = await within(
+      wg.parallelFor(n, new kernels.DieAt(counts, flags, 5000, 'exit'), { chunk: 100 }).then(
+        () => 'resolved',
+        (e: unknown) => e,
+      ),
+      15_000,
+      'the call',
+    );
+    expect(out).toBe('resolved');
+    expect(notOnce(counts)).toEqual([]);
+  });
+});
