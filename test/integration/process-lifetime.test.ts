@@ -108,6 +108,8 @@ const operations = [
   'dispatch',
   'dispatchAll',
   'dispatchAllSettled-kill',
+  'parallelReduce',
+  'parallelFor-timeout',
   'invoke',
   'addInstance',
   'destroyInstance-twice',
