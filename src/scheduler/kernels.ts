@@ -66,6 +66,8 @@ class KernelCall {
   #control!: Int32Array;
   #nextId = 0;
   #failed = false;
+  /** Main ran every chunk left: participants still queued were taken back, their rejections mean nothing. */
+  #dismissed = false;
   #settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
   #lastDeath: Error | undefined;
   #progress = 0;
@@ -100,7 +102,9 @@ class KernelCall {
     }
     writeBounds(this.#control, plan, bounds);
 
-    if (signal !== undefined || timeout !== undefined) this.#cancel = new AbortController();
+    // (Main taking part may finish every chunk while participants still wait in the queue: they are then
+    // taken back through this signal.)
+    if (signal !== undefined || timeout !== undefined || mainThread === true) this.#cancel = new AbortController();
     const onAbort = (): void => this.#stop(abortError(signal!, 'kernel'));
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer =
@@ -174,7 +178,7 @@ class KernelCall {
         sent.then(
           (r) => this.#keep(r as ParticipantPartials | null),
           (e: unknown) => {
-            if (this.#failed) return; // the call already settled (this is a cancelled or stopped participant)
+            if (this.#failed || this.#dismissed) return; // the call settled already, or this participant was not needed
             if (this.#recoverable(e)) {
               deaths++;
               this.#lastDeath = e as Error;
@@ -193,6 +197,12 @@ class KernelCall {
         this.#keep(runChunks(this.#spec(round, list), -1));
       } catch (e) {
         this.#stop(e, false);
+      }
+      // Nothing left to claim and nothing owed (no partial still with a participant): do not wait for
+      // participants queued behind other work — take them back. (A running one finds no chunk and ends.)
+      if (!this.#failed && this.#unfinished(list).length === 0) {
+        this.#dismissed = true;
+        this.#cancel?.abort(new WorkgroupJobAbortedException(`${this.#operation}(): main ran every chunk - participant not needed`));
       }
     }
     await Promise.all(running);

@@ -66,3 +66,30 @@ describe('kernels: re-runs when no worker is live for a moment', () => {
     expect(notOnce(counts)).toEqual([]);
   });
 });
+
+describe('kernels: main taking part does not wait for participants queued behind other work', () => {
+  it('with the only worker busy in a long job, main runs every chunk and the call resolves without waiting for it', async () => {
+    wg = await launchedKernels(1);
+    const busy = wg.dispatch(new kernels.BusyJob(2000));
+    await sleep(50);
+    const counts = wg.allocate(Int32Array, 1000);
+    const t0 = performance.now();
+    await within(wg.parallelFor(1000, new kernels.Count(counts), { mainThread: true }), 10_000, 'the call');
+    expect(notOnce(counts)).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(1000); // the busy job runs ~2 s
+    await busy;
+    expect(wg.pendingCount).toBe(0);
+  });
+
+  it('a reduction on main with the worker busy: the same, with the combined result', async () => {
+    wg = await launchedKernels(1);
+    const busy = wg.dispatch(new kernels.BusyJob(2000));
+    await sleep(50);
+    const data = wg.allocate(Int32Array, 5000).fill(2);
+    const t0 = performance.now();
+    expect(await within(wg.parallelReduce(5000, new kernels.SumInts(data), { mainThread: true }), 10_000, 'the call')).toBe(10_000);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    await busy;
+  });
+});
+
