@@ -97,7 +97,10 @@ class KernelCall {
     try {
       this.#control = this.#host.allocate(plan.words);
     } catch (e) {
-      this.#fail(e);
+      // Most likely a fixed `chunk` far too small for the length: say so, with the numbers.
+      const what = `${this.#operation}(): its ${plan.chunks.toLocaleString('en-US')} chunks need ${(plan.words * 4).toLocaleString('en-US')} bytes of shared memory for their state`;
+      const hint = chunk !== undefined ? `: use a bigger \`chunk\` (${chunk} now) or leave it out for guided chunks` : '';
+      this.#fail(new WorkgroupException(`${what}, which could not be allocated${hint} (${e instanceof Error ? e.message : String(e)})`, { cause: e }));
       return result;
     }
     writeBounds(this.#control, plan, bounds);

@@ -93,3 +93,15 @@ describe('kernels: main taking part does not wait for participants queued behind
   });
 });
 
+describe('kernels: a plan too big for the shared memory', () => {
+  it('a fixed chunk far too small for the length is refused with the numbers and what to do', async () => {
+    wg = await launchedKernels(1, { arenaMaxBytes: 64 << 20 });
+    const counts = wg.allocate(Int32Array, 16);
+    const err = (await wg.parallelFor(100_000_000, new kernels.Count(counts), { chunk: 1 }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(lib.WorkgroupException);
+    expect(err.message).toMatch(/100,000,000 chunks need .* bytes of shared memory .* use a bigger `chunk` \(1 now\)/);
+    expect([...counts].every((c) => c === 0)).toBe(true); // nothing ran
+    expect(await wg.parallelFor(16, new kernels.Count(counts))).toBeUndefined(); // the workgroup goes on
+  });
+});
+
