@@ -286,7 +286,9 @@ class KernelCall {
     const onProgress = this.#options.onProgress;
     if (!onProgress || this.#failed) return;
     const fraction = final ? 1 : Math.min(1, doneTotal(this.#control, this.#nextId) / this.#plan.length);
-    if (fraction <= this.#progress) return;
+    // 1 only when the call resolves: after a death, chunks run again are counted twice (a reduction's
+    // lost partials), so the shared counts can reach the length while a re-run round still goes on.
+    if (fraction <= this.#progress || (fraction >= 1 && !final)) return;
     this.#progress = fraction;
     try {
       onProgress(fraction);

@@ -49,9 +49,25 @@ describe('kernels: a worker dies mid-kernel', () => {
     for (let i = 0; i < n; i++) data[i] = (i * 7919) % 1000;
     const expected = data.reduce((s, v) => s + v, 0);
     const flags = wg.allocate(Int32Array, 2);
-    const sum = await within(wg.parallelReduce(n, new kernels.DieAtSum(data, flags, 150_000, 'exit'), { chunk: 1000 }), 15_000, 'the reduction');
+    const seen: number[] = [];
+    let settled = false;
+    const sum = await within(
+      wg.parallelReduce(n, new kernels.DieAtSum(data, flags, 150_000, 'exit'), {
+        chunk: 1000,
+        onProgress: (f) => {
+          expect(settled).toBe(false);
+          seen.push(f);
+        },
+      }).finally(() => (settled = true)),
+      15_000,
+      'the reduction',
+    );
     expect(Atomics.load(flags, 1)).toBeGreaterThan(0);
     expect(sum).toBe(expected);
+    // Progress increases, and 1 comes once, last (chunks run again after the death are not counted twice).
+    expect(seen.filter((f) => f === 1)).toEqual([1]);
+    expect(seen.at(-1)).toBe(1);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
     expect(wg.pendingCount).toBe(0);
   });
 
