@@ -119,7 +119,7 @@ export class WorkgroupCore {
       refusal: () => this.checkAccepting(),
       resolveIndex: (i) => this.resolveIndex(i),
       preflight: (ws) => this.preflight?.(ws),
-      sendTracked: (p, send) => sendTracked(this.codec.outOfBand, p, send),
+      sendTracked: (p, send) => sendTracked(this.codec.outOfBand, p, send, undefined),
       scheduleKick: () => this.#dispatcher.scheduleKick(),
     });
     this.#registry = new WorkerRegistry({ ...parts, pool: this.pool, dispatcher: this.#dispatcher, results: this.#results, members: this.#members, config: c }, {

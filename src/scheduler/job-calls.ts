@@ -132,7 +132,7 @@ export class JobCalls {
     const error = target === undefined ? this.#enqueue(p, job) : sendTracked(this.#codec.outOfBand, p, () => {
       if (transfer) target.writer!.sendWithTransfer(p, job, transfer);
       else target.writer!.send(p, REC_JOB, [p.id, 0], job, 'job', true);
-    });
+    }, undefined);
     if (error) {
       const nested = !retried && error instanceof UnsendableError ? loadNestedClasses(this.#codec, job) : undefined;
       if (nested) return nested.then(() => this.#dispatchNow(job, options, site, true, tracker));
@@ -148,19 +148,13 @@ export class JobCalls {
     return p.promise!;
   }
 
-  /** `sendTracked` of a shared-queue job, without a closure (the hot path). */
+  /** A job into the shared queue (the hot path: one function for every call, no closure per job). */
   #enqueue(p: Pending, job: unknown): unknown {
-    const oob = this.#codec.outOfBand;
-    oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
-    try {
-      this.#dispatcher.enqueue(p, job);
-    } catch (e) {
-      oob.abandon();
-      return e;
-    }
-    p.blobs = oob.takeBlocks();
-    return undefined;
+    return sendTracked(this.#codec.outOfBand, p, this.#toQueue, job);
   }
+
+  readonly #toQueue = (p: Pending, job: unknown): void => this.#dispatcher.enqueue(p, job);
+
 
   /**
    * A batch of jobs for any worker, encoded in one pass and settled with one promise (see batch.ts). The

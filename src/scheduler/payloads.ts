@@ -91,13 +91,14 @@ export function leakOptions(config: ResolvedConfig): ArenaAttachOptions {
 }
 
 /**
- * Runs an encode-and-send for `p`, keeping the out-of-band blocks its frame took (freed when `p` leaves the
- * pending table). Returns the error when the send failed (then nothing was sent and the blocks are freed).
+ * Runs an encode-and-send for `p` — `send(p, arg)` — keeping the out-of-band blocks its frame took (freed
+ * when `p` leaves the pending table). Returns the error when the send failed (then nothing was sent and
+ * the blocks are freed). `arg` lets a hot caller pass one function made once instead of a closure per call.
  */
-export function sendTracked(oob: OutOfBand, p: Pending, send: () => void): unknown {
+export function sendTracked<A>(oob: OutOfBand, p: Pending, send: (p: Pending, arg: A) => void, arg: A): unknown {
   oob.takeBlocks(); // (blocks of earlier control-message frames belong to those frames)
   try {
-    send();
+    send(p, arg);
   } catch (e) {
     oob.abandon();
     return e;

@@ -166,19 +166,27 @@ export function markAwaitingMainStack(error: unknown): void {
 
 function addCallerStack(error: unknown): never {
   if (error !== null && typeof error === 'object' && awaitingMainStack.delete(error)) {
-    // Captured inside the rejection reaction: V8's async stack traces then list the functions awaiting
-    // the call (`at async main (file:///app/main.js:8:20)`) — the caller's side, at no cost per call.
-    const site: { stack?: string } = {};
-    Error.captureStackTrace(site, addCallerStack);
-    if (!site.stack) {
-      // SpiderMonkey (Firefox) returns nothing when the omitted function is the top frame of a promise
-      // reaction; without it, its stack lists the awaiting callers (`promise callback*main@…`).
-      Error.captureStackTrace(site);
-      site.stack = (site.stack ?? '').split('\n').filter((l) => !l.startsWith('addCallerStack@')).join('\n');
-    }
-    combineStacks(error, site.stack);
+    combineStacks(error, callerStack(addCallerStack));
   }
   throw error;
+}
+
+/**
+ * The caller's side of the stack, taken inside a promise reaction (`reaction`, omitted with the frames
+ * above it): V8's async stack traces then list the functions awaiting the call (`at async main
+ * (file:///app/main.js:8:20)`) — the caller's side, at no cost per call.
+ */
+function callerStack(reaction: Function): string | undefined {
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, reaction);
+  if (!site.stack) {
+    // SpiderMonkey (Firefox) returns nothing when the omitted function is the top frame of a promise
+    // reaction; without it, its stack lists the awaiting callers (`promise callback*main@…`).
+    Error.captureStackTrace(site);
+    const own = [`${reaction.name}@`, 'callerStack@'];
+    site.stack = (site.stack ?? '').split('\n').filter((l) => !own.some((p) => l.startsWith(p))).join('\n');
+  }
+  return site.stack;
 }
 
 /**
@@ -200,19 +208,16 @@ export function withCallerStackSettled<T extends readonly unknown[]>(promise: Pr
 }
 
 function addCallerStackToOutcomes<T extends readonly unknown[]>(outcomes: T): T {
-  let site: { stack?: string } | undefined;
+  let site: string | undefined;
+  let taken = false;
   for (const o of outcomes) {
     const reason = (o as { status?: string; reason?: unknown }).status === 'rejected' ? (o as { reason: unknown }).reason : undefined;
     if (reason === null || typeof reason !== 'object' || !awaitingMainStack.delete(reason)) continue;
-    if (site === undefined) {
-      site = {};
-      Error.captureStackTrace(site, addCallerStackToOutcomes);
-      if (!site.stack) {
-        Error.captureStackTrace(site); // SpiderMonkey: see addCallerStack
-        site.stack = (site.stack ?? '').split('\n').filter((l) => !l.startsWith('addCallerStackToOutcomes@')).join('\n');
-      }
+    if (!taken) {
+      site = callerStack(addCallerStackToOutcomes); // once for the whole batch
+      taken = true;
     }
-    combineStacks(reason, site.stack);
+    combineStacks(reason, site);
   }
   return outcomes;
 }
