@@ -348,7 +348,7 @@ export class IsolateWorkgroup {
         release: (view) => releaseView(core.arena, view),
         liveWorkers: () => core.liveIsolateCount,
         active: () => core.state === 'active',
-        respawns: () => core.config.respawn,
+        respawns: () => core.respawning,
       };
       return this.#core.withStack(parallel(host, mode, length, kernel, options));
     } catch (e) {

@@ -153,6 +153,10 @@ export class WorkgroupCore {
   get liveIsolateCount(): number {
     return this.#workers.liveCount;
   }
+  /** A crashed worker's replacement is on its way (respawn scheduled or starting). */
+  get respawning(): boolean {
+    return this.#registry.respawning;
+  }
   get memberCount(): number {
     return this.#members.count;
   }

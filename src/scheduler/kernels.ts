@@ -33,7 +33,7 @@ export interface KernelHost {
   liveWorkers(): number;
   /** False once the workgroup shuts down: a participant rejected then is not run again. */
   active(): boolean;
-  /** True when a crashed worker is replaced (`respawn`): a re-run round then waits for the replacement. */
+  /** True while a crashed worker's replacement is on its way (`respawn`): a re-run round then waits for it. */
   respawns(): boolean;
 }
 
@@ -153,8 +153,9 @@ class KernelCall {
       }
       list = left;
       const alive = this.#host.liveWorkers();
-      // No worker left to run them again: with respawn on, the replacement (still starting) will take
-      // the round's participant from the queue; with it off, the call rejects with the death.
+      // No worker left to run them again: when a replacement is on its way (respawn), it takes the
+      // round's participant from the queue; otherwise (respawn off, kill(), respawn given up) the call
+      // rejects with the death.
       if (alive === 0 && !this.#host.respawns()) break;
       workers = Math.max(1, Math.min(perRound - 1, alive));
     }

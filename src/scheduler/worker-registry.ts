@@ -72,6 +72,8 @@ export class WorkerRegistry {
   readonly #host: RegistryHost;
   readonly #i32: Int32Array;
   readonly #respawn = new RespawnGuard();
+  /** Replacements decided on and not yet started or failed (a back-off delay, or waiting in the addIsolate chain). */
+  #respawnsPending = 0;
   /**
    * addIsolate() calls (the user's and respawns) run one after another, after launch: each reserves index
    * `isolatesCount` and commits it only once its worker is ready, so a failed one gives it back exactly.
@@ -451,6 +453,11 @@ export class WorkerRegistry {
     if (this.#repairAgain) this.#repair(undefined, new Set());
   }
 
+  /** True while a crashed worker's replacement is on its way (scheduled, or starting). */
+  get respawning(): boolean {
+    return this.#respawnsPending > 0;
+  }
+
   /** Replaces a crashed worker (new index), backing off and then stopping when replacements die at start-up. */
   #scheduleRespawn(index: number, facts: DeathFacts): void {
     const decision = this.#respawn.onDeath(facts);
@@ -469,11 +476,17 @@ export class WorkerRegistry {
       }
       return;
     }
+    this.#respawnsPending++;
     const go = (): void => {
-      if (!this.#host.active) return;
-      this.addIsolate(undefined, false).catch((e: unknown) => {
-        if (this.#host.active) errors.fire('initialization', e, { isolateIndex: -1 });
-      });
+      if (!this.#host.active) {
+        this.#respawnsPending--;
+        return;
+      }
+      this.addIsolate(undefined, false)
+        .catch((e: unknown) => {
+          if (this.#host.active) errors.fire('initialization', e, { isolateIndex: -1 });
+        })
+        .finally(() => this.#respawnsPending--);
     };
     if (decision.delayMs === 0) go();
     else this.#p.platform.unrefTimer(setTimeout(go, decision.delayMs));

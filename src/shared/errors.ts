@@ -183,7 +183,7 @@ function callerStack(reaction: Function): string | undefined {
     // SpiderMonkey (Firefox) returns nothing when the omitted function is the top frame of a promise
     // reaction; without it, its stack lists the awaiting callers (`promise callback*main@…`).
     Error.captureStackTrace(site);
-    const own = [`${reaction.name}@`, 'callerStack@'];
+    const own = [`${reaction.name}@`, `${callerStack.name}@`];
     site.stack = (site.stack ?? '').split('\n').filter((l) => !own.some((p) => l.startsWith(p))).join('\n');
   }
   return site.stack;

@@ -48,6 +48,17 @@ describe('kernels: a cancelled call frees its shared words only after its partic
 });
 
 describe('kernels: re-runs when no worker is live for a moment', () => {
+  it('kill() of the only worker with respawn on: no replacement comes, so the call rejects (never pending)', async () => {
+    wg = await launchedKernels(1, { respawn: true });
+    const counts = wg.allocate(Int32Array, 40);
+    const call = wg.parallelFor(40, new kernels.SlowCount(counts, 20_000), { chunk: 1 }).then(() => 'resolved', (e: unknown) => e);
+    await sleep(100);
+    await wg.kill(0);
+    const out = await within(call, 10_000, 'the call');
+    expect(out).toBeInstanceOf(lib.WorkgroupJobAbortedException);
+    expect(wg.liveIsolateCount).toBe(0);
+  });
+
   it('one worker with respawn: a crash mid-kernel is re-run on the replacement', async () => {
     wg = await launchedKernels(1, { respawn: true });
     wg.setErrorHandler(lib.IsolateErrorType.communication, () => {});
