@@ -2,6 +2,8 @@
 //
 // What a program loads is bundled, so that starting a worker reads four files instead of ~60:
 //   dist/index.js, dist/index.browser.js           the public entries (Node, browser), one file each
+//   dist/index.worker.js                            the public entry inside the library's own Node workers (the
+//                                                   `isolate-workgroup-worker` condition): no main-thread code
 //   dist/workers/entry.node.js, entry.browser.js    the worker entries, one file each
 //   dist/classes.js                                 the library's public classes: WorkgroupJob, WorkgroupMember,
 //                                                   WorkerCommand and every error class
@@ -112,7 +114,12 @@ export async function buildLib({ quiet = false, clean = false } = {}) {
   }
   // 3. The bundled entries, over the one-to-one files of the same name.
   await Promise.all([
-    bundle('node', { index: path.join(src, 'index.ts'), 'workers/entry.node': path.join(src, 'workers/entry.node.ts'), 'bullmq/index': path.join(src, 'bullmq/index.ts') }),
+    bundle('node', {
+      index: path.join(src, 'index.ts'),
+      'index.worker': path.join(src, 'index.worker.ts'),
+      'workers/entry.node': path.join(src, 'workers/entry.node.ts'),
+      'bullmq/index': path.join(src, 'bullmq/index.ts'),
+    }),
     bundle('browser', { 'index.browser': path.join(src, 'index.browser.ts'), 'workers/entry.browser': path.join(src, 'workers/entry.browser.ts') }),
   ]);
   if (!quiet) console.log(`built dist/ in ${(performance.now() - started).toFixed(0)} ms`);

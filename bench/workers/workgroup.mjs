@@ -1,5 +1,5 @@
 // isolate-workgroup's side of the benchmark work: a work module with one job class per task.
-import { WorkgroupJob, WorkgroupMember, WorkerCommand } from '../../dist/index.js';
+import { WorkgroupJob, WorkgroupMember, WorkerCommand } from 'isolate-workgroup';
 import { barrier, inc, spin } from './tasks.mjs';
 
 export class Inc extends WorkgroupJob {

@@ -7,11 +7,65 @@ import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type Worker, type WorkerOptions } from 'node:worker_threads';
 import type { ControlToMain } from '../ring/protocol.js';
 import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import { hasWaitAsync } from '../ring/wait.js';
 import { startNodeWorker } from '../start-worker.node.js';
+
+/**
+ * The resolution condition a workgroup's workers run with: the package's `exports` map it to the worker
+ * build of the public entry (dist/index.worker.js), so a work module's `import 'isolate-workgroup'` in a
+ * worker does not compile the main-thread code. Without it everything still works, only slower to start.
+ */
+export const WORKER_CONDITION = 'isolate-workgroup-worker';
+
+/** Whether `execArgv` can carry the worker condition here: only Node itself (Bun and Deno start workers their own way). */
+const conditionUsable = typeof process === 'object' && process.versions?.node !== undefined && process.versions.bun === undefined && process.versions.deno === undefined;
+/** The parent's `execArgv` as a worker accepts it: `undefined` until the first spawn, `null` when no form of it was accepted. */
+let inherited: readonly string[] | null | undefined;
+
+const isRefusedExecArgv = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'ERR_WORKER_INVALID_EXEC_ARGV';
+
+/** The options Node named in an ERR_WORKER_INVALID_EXEC_ARGV ("… invalid execArgv flags: --a=1, --b"). */
+function refusedOptions(error: unknown): string[] {
+  const message = String((error as { message?: unknown })?.message ?? '');
+  const at = message.indexOf('flags: ');
+  return at < 0 ? [] : message.slice(at + 'flags: '.length).split(', ');
+}
+
+/**
+ * Starts a worker with the worker condition added to its `execArgv`. A worker inherits its parent's
+ * `execArgv` unless given one; given one, Node checks it and refuses options that act on the whole
+ * process (`--max-old-space-size`, `--title`, …), which a worker does not take from its parent anyway.
+ * So the worker gets the parent's options less the ones Node refuses, then the condition; if that is
+ * still refused, it starts as before, without the condition. Options given in `workerOptions.execArgv`
+ * are kept as they are, the condition after them.
+ */
+function startWithWorkerCondition(options: WorkerOptions): Worker {
+  const given = options.execArgv;
+  const condition = `--conditions=${WORKER_CONDITION}`;
+  if (!conditionUsable || given?.some((a) => a.includes(WORKER_CONDITION))) return startNodeWorker(options);
+  if (given !== undefined) {
+    try {
+      return startNodeWorker({ ...options, execArgv: [...given, condition] });
+    } catch (e) {
+      if (!isRefusedExecArgv(e)) throw e;
+      return startNodeWorker(options); // the user's own options are refused: let Node say so as it would have
+    }
+  }
+  if (inherited === undefined) inherited = process.execArgv;
+  if (inherited === null) return startNodeWorker(options);
+  try {
+    return startNodeWorker({ ...options, execArgv: [...inherited, condition] });
+  } catch (e) {
+    if (!isRefusedExecArgv(e)) throw e;
+    const refused = refusedOptions(e);
+    const fewer = inherited.filter((a) => !refused.includes(a));
+    inherited = fewer.length < inherited.length ? fewer : null;
+    return startWithWorkerCondition(options);
+  }
+}
 
 export const nodePlatform: Platform = {
   name: 'node',
@@ -41,7 +95,7 @@ export const nodePlatform: Platform = {
     const { port1, port2 } = new MessageChannel();
     const extra = (options.workerOptions ?? {}) as Record<string, unknown>;
     let exited = false;
-    const worker = startNodeWorker({
+    const worker = startWithWorkerCondition({
       ...extra,
       name: options.label,
       workerData: { init: options.init, port: port2 },
