@@ -6,8 +6,13 @@
  * (dist/index.js, where this code lands). The expression stays the literal
  * `new Worker(new URL('./workers/entry.node.js', import.meta.url), …)` so that bundlers that know the
  * pattern (webpack 5, Vite) find the worker entry and emit it.
+ *
+ * `Worker` is imported from 'worker_threads', not 'node:worker_threads': webpack 5 recognises
+ * `new Worker(…)` of Node as "Worker from worker_threads", with that exact specifier. Imported from
+ * 'node:worker_threads', webpack 5.112 takes the imported `Worker` for the global one and rewrites the
+ * constructor twice over (a Node build then calls an undefined `….Worker__webpack_require__.wc`).
  */
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'worker_threads';
 
 export function startNodeWorker(options: WorkerOptions): Worker {
   return new Worker(new URL('./workers/entry.node.js', import.meta.url), options);

@@ -144,7 +144,7 @@ export class PortableCodec {
       for (const [name, href] of this.#modules) {
         let ns: Record<string, unknown>;
         try {
-          ns = (await import(/* @vite-ignore */ href)) as Record<string, unknown>;
+          ns = (await import(/* webpackIgnore: true */ /* @vite-ignore */ href)) as Record<string, unknown>;
         } catch (e) {
           throw new Error(`could not import work module "${name}" (${href}): ${(e as Error)?.message ?? String(e)}`, { cause: e });
         }

@@ -28,7 +28,7 @@ function resolveNow(id: string): Function | undefined {
 
 async function resolveLater(id: string): Promise<Function> {
   const { url, name } = splitClassId(id);
-  const ns: ModuleNamespace = await import(/* @vite-ignore */ url);
+  const ns: ModuleNamespace = await import(/* webpackIgnore: true */ /* @vite-ignore */ url);
   lookup.registerModule(url, ns);
   const fn = lookup.findByName(url, name);
   if (typeof fn !== 'function') throw new TypeError(`run(): module ${url} exports no function named ${name}`);
