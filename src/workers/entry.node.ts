@@ -8,10 +8,6 @@ import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_
 import type { ControlToMain, ControlToWorker, WorkerInit } from '../ring/protocol.js';
 import type { WorkerHost } from './host.js';
 import { WorkerCore } from './worker-core.js';
-// The public entry as the workgroup's workers resolve it (their work modules' `import 'isolate-workgroup'`,
-// under the `isolate-workgroup-worker` condition). Referenced here (see `publicApi` below) so that the
-// bundler puts all of it in the chunk this entry loads anyway: a worker reads one file for both.
-import * as workerBuild from '../index.worker.js';
 
 interface NodeWorkerData {
   readonly init: WorkerInit;
@@ -19,8 +15,6 @@ interface NodeWorkerData {
 }
 
 const { init, port } = workerData as NodeWorkerData;
-/** What a work module's `import 'isolate-workgroup'` gets in this worker (kept for the bundler, above). */
-export const publicApi = workerBuild;
 
 /** Resources that are the workgroup's own: they never need the worker's event loop to turn. */
 const OWN_RESOURCES = new Set(['MessagePort', 'PipeWrap', 'TTYWrap', 'SignalWrap']);
