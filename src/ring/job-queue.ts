@@ -84,6 +84,13 @@ export class JobQueueProducer {
   readonly #mask: number;
   #pos: number; // main-local enqueue cursor
   #pendingCell = -1;
+  /**
+   * Whether positions below `#pos` may have been used in an earlier lap of the 31-bit position space (the
+   * cursor wrapped, or this producer took over a queue already in use). Until then no position at or above
+   * `#pos` was ever published, so crash repair scans only the positions below it: a young queue's cells
+   * that were never written stay untouched (reading them would fault in up to 512 KiB of fresh pages).
+   */
+  #wrapped: boolean;
 
   constructor(pool: SharedArrayBuffer) {
     const layout = readPoolLayout(pool);
@@ -94,6 +101,7 @@ export class JobQueueProducer {
     this.#mask = this.capacity - 1;
     this.#cells = layout.queueOffset / 4;
     this.#pos = Atomics.load(this.#i32, POOL_ENQUEUE_MIRROR_I32);
+    this.#wrapped = this.#pos !== 0;
   }
 
   /** Position the next enqueue will use. */
@@ -135,6 +143,7 @@ export class JobQueueProducer {
     const pos = this.#pos;
     storeSeq(i32, cell, pos & this.#mask, (pos + 1) & POS_MASK); // publish
     this.#pos = (pos + 1) & POS_MASK;
+    if (this.#pos === 0) this.#wrapped = true;
     this.#pendingCell = -1;
     return pos;
   }
@@ -179,7 +188,9 @@ export class JobQueueProducer {
     let repaired = 0;
     let deferred = 0;
     // Only the last `capacity` positions can still be claimed; older cells already moved on (seq differs).
-    for (let k = 1; k <= this.capacity; k++) {
+    // Before the first wrap, positions below 0 were never used: no cell to look at there.
+    const span = this.#wrapped ? this.capacity : Math.min(this.capacity, deq);
+    for (let k = 1; k <= span; k++) {
       const p = (deq - k) & POS_MASK;
       const index = p & this.#mask;
       const cell = this.#cells + index * CELL_I32;

@@ -100,6 +100,23 @@ describe('SPMC job queue: repairStuck', () => {
     });
   }
 
+  it('finds a stuck cell after the queue has gone round its cells several times (a young queue scans only the positions it used)', () => {
+    const pool = makeQueuePool(4);
+    const p = new JobQueueProducer(pool);
+    const dead = new JobQueueConsumer(pool, 0);
+    const live = new JobQueueConsumer(pool, 1);
+    for (let id = 1; id <= 9; id++) {
+      enqueue(p, id);
+      expect(live.tryClaim()).toBe(1);
+      live.release();
+    }
+    const stuck = enqueue(p, 10);
+    expect(stuck).toBe(9);
+    expect(dead.tryClaim()).toBe(1); // claims position 9 and "dies"
+    expect(repair(p, [claimIntent(pool, 1)])).toEqual([[9, 0]]);
+    expect(repair(p, [claimIntent(pool, 1)])).toEqual([]);
+  });
+
   it('leaves alone a claimed cell whose position a live worker intends', () => {
     const pool = makeQueuePool(4);
     const p = new JobQueueProducer(pool);
