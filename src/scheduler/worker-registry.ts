@@ -324,13 +324,16 @@ export class WorkerRegistry {
   }
 
   async #stopWorker(w: WorkerSlot, graceMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), graceMs);
-    });
-    const stopped = await Promise.race([w.exitedPromise.then(() => false), timedOut]);
-    clearTimeout(timer);
-    if (stopped || !w.exited) {
+    let timedOut = true;
+    if (graceMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      });
+      timedOut = await Promise.race([w.exitedPromise.then(() => false), expired]);
+      clearTimeout(timer);
+    }
+    if (timedOut || !w.exited) {
       await w.fenceOff(0); // a thread that outlives terminate() (Deno) must not run what is still queued
       await w.handle?.terminate();
     }
