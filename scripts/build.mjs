@@ -26,7 +26,20 @@ const dist = path.join(root, 'dist');
 
 /** The modules whose classes must exist once per thread (see above), relative to src/. */
 // (api/job.ts and api/errors.ts only re-export shared/job.ts and shared/errors.ts: listed so that their imports map here too.)
-export const CLASS_MODULES = ['shared/errors.ts', 'memory/errors.ts', 'shared/job.ts', 'api/job.ts', 'api/errors.ts'];
+export const CLASS_MODULES = [
+  'shared/errors.ts',
+  'memory/errors.ts',
+  'shared/job.ts',
+  'api/job.ts',
+  'api/errors.ts',
+  // The other public values every entry exports, the worker build of the public entry included: kept here
+  // so that the entries share them instead of each loading a small chunk of its own (and so that
+  // `instanceof CallbackWorkgroupJob` / `WorkgroupKernel` holds across the copies of the library in a thread).
+  'shared/kernel.ts',
+  'api/callback-job.ts',
+  'api/health-config.ts',
+  'api/error-types.ts',
+];
 const CLASSES_FILE = 'classes.js';
 
 async function listTs(dir) {
@@ -55,7 +68,7 @@ const sharedClasses = {
   name: 'shared-classes',
   setup(b) {
     const targets = new Set(CLASS_MODULES.map((m) => path.join(src, m)));
-    b.onResolve({ filter: /(errors|job)\.js$/ }, (args) => {
+    b.onResolve({ filter: /(errors|job|kernel|callback-job|health-config|error-types)\.js$/ }, (args) => {
       const file = path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
       return targets.has(file) ? { path: CLASSES_PLACEHOLDER, external: true } : undefined;
     });

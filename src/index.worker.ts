@@ -16,9 +16,9 @@
 import { WorkgroupException } from './api/errors.js';
 
 export { WorkgroupJob, WorkgroupMember, WorkerCommand } from './api/job.js';
-export { CallbackWorkgroupJob } from './api/callback.js';
+export { CallbackWorkgroupJob } from './api/callback-job.js';
 export { WorkgroupKernel } from './shared/kernel.js';
-export { WorkgroupHealthConfig } from './api/config.js';
+export { WorkgroupHealthConfig } from './api/health-config.js';
 export { IsolateErrorType } from './api/error-types.js';
 export {
   InvalidWorkgroupResponseException,

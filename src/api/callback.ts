@@ -4,42 +4,12 @@
  * returned promise always settles: with the result, or rejected (error, timeout, abort).
  */
 import { combineStacks, WorkgroupTimeoutException } from './errors.js';
-import { WorkgroupJob } from './job.js';
+import { CallbackWorkgroupJob } from './callback-job.js';
+
+export { CallbackWorkgroupJob };
 import type { WorkgroupConfig } from './config.js';
 import type { IsolateWorkgroup } from './workgroup.js';
 import { checkBoolean, checkFunction, checkOptionsObject, checkSignal, checkTimeout } from './validate.js';
-
-/**
- * A job for `CallbackWorkgroup`. The constructor takes `synchronous`: true runs `executeSync()`, false runs
- * `executeAsync()`. `report(a)` sends a value to the run's callback.
- */
-export abstract class CallbackWorkgroupJob<R = unknown, A = unknown> extends WorkgroupJob<R> {
-  readonly synchronous: boolean;
-
-  constructor(synchronous: boolean) {
-    super();
-    if (typeof synchronous !== 'boolean') throw new TypeError(`expected \`synchronous\` to be a boolean, got ${String(synchronous)}`);
-    this.synchronous = synchronous;
-  }
-
-  /** Runs when `synchronous` is true. */
-  executeSync(): R {
-    throw new Error(`${this.constructor.name} was created with synchronous = true but does not override executeSync()`);
-  }
-
-  /** Runs when `synchronous` is false. */
-  executeAsync(): Promise<R> {
-    return Promise.reject(new Error(`${this.constructor.name} was created with synchronous = false but does not override executeAsync()`));
-  }
-
-  execute(): R | Promise<R> {
-    return this.synchronous ? this.executeSync() : this.executeAsync();
-  }
-
-  override report(value: A): void {
-    super.report(value);
-  }
-}
 
 export interface CallbackRunOptions {
   /** Called with the error (and its stack) before the promise rejects. */
