@@ -8,6 +8,7 @@ import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_
 import type { ControlToMain, ControlToWorker, WorkerInit } from '../ring/protocol.js';
 import type { WorkerHost } from './host.js';
 import { WorkerCore } from './worker-core.js';
+import { WORKER_CONDITION_ARG } from './worker-condition.js';
 
 interface NodeWorkerData {
   readonly init: WorkerInit;
@@ -15,6 +16,15 @@ interface NodeWorkerData {
 }
 
 const { init, port } = workerData as NodeWorkerData;
+
+// The library started this thread with the worker condition in its `execArgv` (see node-platform.ts). It
+// has done its work: resolution reads Node's own options, not this array. Taken out of the array, so that a
+// program a job starts with `child_process.fork()` (which passes `process.execArgv` on) resolves
+// 'isolate-workgroup' to the full entry, as its own main thread should.
+{
+  const at = process.execArgv.indexOf(WORKER_CONDITION_ARG);
+  if (at >= 0) process.execArgv.splice(at, 1);
+}
 
 /** Resources that are the workgroup's own: they never need the worker's event loop to turn. */
 const OWN_RESOURCES = new Set(['MessagePort', 'PipeWrap', 'TTYWrap', 'SignalWrap']);

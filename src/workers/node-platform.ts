@@ -12,13 +12,7 @@ import type { ControlToMain } from '../ring/protocol.js';
 import type { Platform, SpawnOptions, WorkerEvents, WorkerHandle } from '../shared/platform.js';
 import { hasWaitAsync } from '../ring/wait.js';
 import { startNodeWorker } from '../start-worker.node.js';
-
-/**
- * The resolution condition a workgroup's workers run with: the package's `exports` map it to the worker
- * build of the public entry (dist/index.worker.js), so a work module's `import 'isolate-workgroup'` in a
- * worker does not compile the main-thread code. Without it everything still works, only slower to start.
- */
-export const WORKER_CONDITION = 'isolate-workgroup-worker';
+import { WORKER_CONDITION, WORKER_CONDITION_ARG } from './worker-condition.js';
 
 /** Whether `execArgv` can carry the worker condition here: only Node itself (Bun and Deno start workers their own way). */
 const conditionUsable = typeof process === 'object' && process.versions?.node !== undefined && process.versions.bun === undefined && process.versions.deno === undefined;
@@ -35,20 +29,41 @@ function refusedOptions(error: unknown): string[] {
 }
 
 /**
+ * `argv` without the options Node refused. Node names a refused option without its value when the value
+ * is the next argument (`--title iwg` is reported as `--title`): that value goes too, or it would stay
+ * behind as a stray argument, and Node stops reading options at the first one that is not an option.
+ */
+function withoutRefused(argv: readonly string[], refused: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!refused.includes(a)) {
+      out.push(a);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (!a.includes('=') && next !== undefined && !next.startsWith('-')) i++;
+  }
+  return out;
+}
+
+/**
  * Starts a worker with the worker condition added to its `execArgv`. A worker inherits its parent's
  * `execArgv` unless given one; given one, Node checks it and refuses options that act on the whole
  * process (`--max-old-space-size`, `--title`, …), which a worker does not take from its parent anyway.
- * So the worker gets the parent's options less the ones Node refuses, then the condition; if that is
+ * So the worker gets the condition, then the parent's options less the ones Node refuses; if that is
  * still refused, it starts as before, without the condition. Options given in `workerOptions.execArgv`
- * are kept as they are, the condition after them.
+ * are kept as they are, after the condition. (The condition goes first: Node stops reading options at
+ * the first argument that is not one.) The worker entry takes the condition back out of its
+ * `process.execArgv`, so that programs a job starts with `child_process.fork()` do not inherit it.
  */
 function startWithWorkerCondition(options: WorkerOptions): Worker {
   const given = options.execArgv;
-  const condition = `--conditions=${WORKER_CONDITION}`;
+  const condition = WORKER_CONDITION_ARG;
   if (!conditionUsable || given?.some((a) => a.includes(WORKER_CONDITION))) return startNodeWorker(options);
   if (given !== undefined) {
     try {
-      return startNodeWorker({ ...options, execArgv: [...given, condition] });
+      return startNodeWorker({ ...options, execArgv: [condition, ...given] });
     } catch (e) {
       if (!isRefusedExecArgv(e)) throw e;
       return startNodeWorker(options); // the user's own options are refused: let Node say so as it would have
@@ -57,11 +72,10 @@ function startWithWorkerCondition(options: WorkerOptions): Worker {
   if (inherited === undefined) inherited = process.execArgv;
   if (inherited === null) return startNodeWorker(options);
   try {
-    return startNodeWorker({ ...options, execArgv: [...inherited, condition] });
+    return startNodeWorker({ ...options, execArgv: [condition, ...inherited] });
   } catch (e) {
     if (!isRefusedExecArgv(e)) throw e;
-    const refused = refusedOptions(e);
-    const fewer = inherited.filter((a) => !refused.includes(a));
+    const fewer = withoutRefused(inherited, refusedOptions(e));
     inherited = fewer.length < inherited.length ? fewer : null;
     return startWithWorkerCondition(options);
   }

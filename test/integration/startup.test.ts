@@ -71,4 +71,19 @@ describe('shutdown()', () => {
     expect(wg.liveIsolateCount).toBe(0);
     expect(wg.state).toBe('disposed');
   });
+
+  it('lets a dispose() that destroyInstance() started finish (its worker holds no member any more, but is not terminated at once)', async () => {
+    const { SlowDispose } = (await import(membersUrl.href)) as { SlowDispose: new (flags: Int32Array, slot: number) => InstanceType<typeof lib.WorkgroupMember> };
+    const wg = new lib.IsolateWorkgroup(1, { modules: [membersUrl] });
+    await wg.launch();
+    const flags = new Int32Array(new SharedArrayBuffer(4));
+    const m = await wg.addInstance(new SlowDispose(flags, 0));
+    const destroyed = wg.destroyInstance(m);
+    const t0 = Date.now();
+    while (Atomics.load(flags, 0) === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 1));
+    expect(Atomics.load(flags, 0)).toBe(1); // dispose() has started
+    await within(wg.shutdown(), 10_000, 'shutdown()');
+    await within(destroyed, 10_000, 'destroyInstance()');
+    expect(Atomics.load(flags, 0)).toBe(2); // and finished
+  });
 });

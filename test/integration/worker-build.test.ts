@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { runNode } from './run-node.js';
 
 interface Answers {
-  where: { resolved: string; full: string; execArgv: string[] };
+  preloaded: boolean;
+  where: { resolved: string; full: string; execArgv: string[]; preloaded: boolean };
+  fork: { resolved: string; started: true | string };
   start: { started?: boolean; name?: string; message?: string };
   full: { workgroup: boolean; sameJobClass: boolean };
 }
@@ -23,8 +25,14 @@ describe('the worker build of the public entry (Node)', () => {
     const a = await run([]);
     expect(a.where.resolved).toMatch(/\/dist\/index\.worker\.js$/);
     expect(a.where.full).toMatch(/\/dist\/index\.js$/);
-    expect(a.where.execArgv).toEqual(['--conditions=isolate-workgroup-worker']);
     expect(a.full).toEqual({ workgroup: true, sameJobClass: true });
+  });
+
+  it('is not passed on to a program a job starts with child_process.fork(): there the name means the full entry', async () => {
+    const a = await run([]);
+    expect(a.where.execArgv).toEqual([]); // the worker took the condition back out of its process.execArgv
+    expect(a.fork.resolved).toMatch(/\/dist\/index\.js$/);
+    expect(a.fork.started).toBe(true);
   });
 
   it('refuses to start a workgroup from the worker build with an error that names the fix', async () => {
@@ -36,12 +44,21 @@ describe('the worker build of the public entry (Node)', () => {
   it("keeps the parent's node options a worker accepts and leaves out those Node refuses in a worker", async () => {
     const a = await run(['--max-old-space-size=256', '--title=iwg-worker-build', '--no-warnings']);
     expect(a.where.resolved).toMatch(/\/dist\/index\.worker\.js$/);
-    expect(a.where.execArgv).toEqual(['--no-warnings', '--conditions=isolate-workgroup-worker']);
+    expect(a.where.execArgv).toEqual(['--no-warnings']);
   });
 
-  it("adds the condition after the user's own workerOptions.execArgv", async () => {
+  it('leaves out the value of a refused option given as the next argument, and keeps the preloads after it', async () => {
+    // Node names the refused option without its value; a value left behind would end Node's reading of options.
+    const a = await run(['--title', 'iwg-worker-build', '--import', './test/fixtures/worker-build-preload.mjs']);
+    expect(a.preloaded).toBe(true);
+    expect(a.where.preloaded).toBe(true);
+    expect(a.where.resolved).toMatch(/\/dist\/index\.worker\.js$/);
+    expect(a.where.execArgv).toEqual(['--import', './test/fixtures/worker-build-preload.mjs']);
+  });
+
+  it("adds the condition to the user's own workerOptions.execArgv", async () => {
     const a = await run(['--no-deprecation'], { execArgv: ['--no-warnings'] });
-    expect(a.where.execArgv).toEqual(['--no-warnings', '--conditions=isolate-workgroup-worker']);
+    expect(a.where.execArgv).toEqual(['--no-warnings']);
     expect(a.where.resolved).toMatch(/\/dist\/index\.worker\.js$/);
   });
 });
