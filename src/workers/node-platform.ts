@@ -69,7 +69,8 @@ function startWithWorkerCondition(options: WorkerOptions): Worker {
       return startNodeWorker(options); // the user's own options are refused: let Node say so as it would have
     }
   }
-  if (inherited === undefined) inherited = process.execArgv;
+  // `--input-type` is about the main script given with -e or on stdin; a worker would refuse to start with it.
+  if (inherited === undefined) inherited = withoutRefused(process.execArgv.filter((a) => !a.startsWith('--input-type=')), ['--input-type']);
   if (inherited === null) return startNodeWorker(options);
   try {
     return startNodeWorker({ ...options, execArgv: [condition, ...inherited] });

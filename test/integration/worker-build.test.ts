@@ -56,6 +56,21 @@ describe('the worker build of the public entry (Node)', () => {
     expect(a.where.execArgv).toEqual(['--import', './test/fixtures/worker-build-preload.mjs']);
   });
 
+  it('starts workers from a program given with --input-type=module -e (the option is the main script\'s, and a worker refuses it)', async () => {
+    const program = `const { IsolateWorkgroup } = await import(${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)});
+      const url = new URL(${JSON.stringify(new URL('../fixtures/worker-build.mjs', import.meta.url).href)});
+      const { Where } = await import(url.href);
+      const wg = new IsolateWorkgroup(1, { modules: [url] });
+      await wg.launch();
+      const where = await wg.dispatch(new Where());
+      await wg.shutdown();
+      console.log(JSON.stringify(where));`;
+    const r = await runNode(['--input-type=module', '-e', program], 30_000);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout.trim()) as Answers['where']).resolved).toMatch(/\/dist\/index\.worker\.js$/);
+  });
+
   it("adds the condition to the user's own workerOptions.execArgv", async () => {
     const a = await run(['--no-deprecation'], { execArgv: ['--no-warnings'] });
     expect(a.where.execArgv).toEqual(['--no-warnings']);
