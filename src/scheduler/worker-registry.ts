@@ -311,10 +311,9 @@ export class WorkerRegistry {
       if (w.state === 'starting') w.readyWaiter?.reject(new WorkgroupSetupException(w.index, 'the workgroup was shut down while this worker started'));
       // A busy worker is terminated at once (its work was rejected above). So is an idle worker that holds
       // no member and disposes of none (a destroyInstance() in flight): it has no dispose() to run, so
-      // waiting for its thread to wind down by itself (15–20 ms here) buys nothing. Only a worker with
-      // members stops cooperatively, after their dispose(); and a
-      // worker still starting does too (terminate() of a thread still loading its modules was seen never to
-      // settle on Node).
+      // waiting for its thread to wind down by itself (15–20 ms here) buys nothing. A worker with members
+      // stops cooperatively, after their dispose(); so does a worker still starting (terminate() of a
+      // thread still loading its modules was seen never to settle on Node).
       const atOnce = w.isBusy() || (w.state === 'ready' && w.members.size === 0 && w.disposing.size === 0);
       w.intent ??= 'shutdown';
       w.state = 'stopping';
