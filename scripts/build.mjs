@@ -39,6 +39,8 @@ export const CLASS_MODULES = [
   'api/callback-job.ts',
   'api/health-config.ts',
   'api/error-types.ts',
+  // The flag a worker raises while it imports work modules (read by both builds of the public entry).
+  'shared/worker-flag.ts',
 ];
 const CLASSES_FILE = 'classes.js';
 
@@ -68,7 +70,7 @@ const sharedClasses = {
   name: 'shared-classes',
   setup(b) {
     const targets = new Set(CLASS_MODULES.map((m) => path.join(src, m)));
-    b.onResolve({ filter: /(errors|job|kernel|callback-job|health-config|error-types)\.js$/ }, (args) => {
+    b.onResolve({ filter: /(errors|job|kernel|callback-job|health-config|error-types|worker-flag)\.js$/ }, (args) => {
       const file = path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
       return targets.has(file) ? { path: CLASSES_PLACEHOLDER, external: true } : undefined;
     });

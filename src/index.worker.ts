@@ -14,6 +14,7 @@
  * the full entry under any condition, for the rare job that starts a workgroup of its own).
  */
 import { WorkgroupException } from './api/errors.js';
+import { isImportingWorkModules, RECURSIVE_START_MESSAGE } from './shared/worker-flag.js';
 
 export { WorkgroupJob, WorkgroupMember, WorkerCommand } from './api/job.js';
 export { CallbackWorkgroupJob } from './api/callback-job.js';
@@ -36,6 +37,8 @@ export {
 export { ArenaDoubleFreeError, ArenaExhaustedError, ArenaInvalidHandleError, ArenaUseAfterReleaseError } from './memory/errors.js';
 
 function mainOnly(name: string): never {
+  // A work module that starts a workgroup at top level: the same error as with the full entry.
+  if (isImportingWorkModules()) throw new WorkgroupException(RECURSIVE_START_MESSAGE);
   throw new WorkgroupException(
     `${name} is not in the worker build of isolate-workgroup: inside a workgroup's worker, 'isolate-workgroup' ` +
       'resolves to jobs, members and errors only, so that each worker starts without compiling the main-thread code. ' +

@@ -6,7 +6,7 @@ import { WorkgroupCore, describeValue, type BatchOptions, type DispatchOptions, 
 import type { IsolateErrorHandler, IsolateErrorType } from '../scheduler/error-router.js';
 import { markUnsendable } from '../scheduler/main-codec.js';
 import type { Platform } from '../shared/platform.js';
-import { isImportingWorkModules } from '../shared/worker-flag.js';
+import { isImportingWorkModules, RECURSIVE_START_MESSAGE } from '../shared/worker-flag.js';
 import { resolveConfig, validateWorkerCount, type WorkgroupConfig } from './config.js';
 import { WorkgroupException, WorkgroupInactiveException, WorkgroupMemberNotFoundException } from './errors.js';
 import type { InvokeResult, JobResult, MemberCommand, SharedTypedArray, TypedArrayConstructor, WorkgroupJob, WorkgroupMember } from './job.js';
@@ -151,11 +151,7 @@ export class IsolateWorkgroup {
    */
   constructor(workerCount: number | undefined, config: WorkgroupConfig | undefined, platform: Platform) {
     if (isImportingWorkModules()) {
-      throw new WorkgroupException(
-        'a work module started an IsolateWorkgroup while a worker imported it: workers import work modules to find ' +
-          'job classes, so this would start workers recursively. Move the code that creates the workgroup out of the work ' +
-          'module (or guard it with `if (isMainThread)` from node:worker_threads).',
-      );
+      throw new WorkgroupException(RECURSIVE_START_MESSAGE);
     }
     platform.assertSupported();
     const cores = platform.cores();

@@ -19,3 +19,9 @@ export function leaveModuleImport(): void {
 export function isImportingWorkModules(): boolean {
   return ((globalThis as Flagged)[FLAG] ?? 0) > 0;
 }
+
+/** What starting a workgroup while a worker imports its work modules throws (with either build of the entry). */
+export const RECURSIVE_START_MESSAGE =
+  'a work module started an IsolateWorkgroup while a worker imported it: workers import work modules to find ' +
+  'job classes, so this would start workers recursively. Move the code that creates the workgroup out of the work ' +
+  'module (or guard it with `if (isMainThread)` from node:worker_threads).';

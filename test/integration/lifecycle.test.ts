@@ -85,6 +85,13 @@ describe('lifecycle', () => {
     expect(err.message).toMatch(/inside a worker|recursively/);
   });
 
+  it('fails with the same explanation when the work module imports the library by its name (the worker build inside workers)', async () => {
+    wg = new lib.IsolateWorkgroup(1, { modules: [fixture('recursive-by-name.mjs')] });
+    const err = (await wg.launch().catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(lib.WorkgroupSetupException);
+    expect(err.message).toMatch(/started an IsolateWorkgroup while a worker imported it.*recursively/);
+  });
+
   it('shutdown() rejects queued and running jobs with WorkgroupJobAbortedException', async () => {
     wg = await launched(1);
     const running = wg.dispatch(new work.Sleep(200)).catch((e: unknown) => e);
